@@ -1,0 +1,3 @@
+module memsight.test/idle
+
+go 1.24

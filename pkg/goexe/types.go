@@ -88,7 +88,7 @@ type ProbePoints struct {
 	// CleanupRunner is runtime.runfinq (1.24) or runtime.runCleanups (1.25+).
 	CleanupRunner string `json:"cleanup_runner,omitempty"`
 	// CleanupCall is the indirect CALL of the cleanup function in the runner.
-	CleanupCall *CallSite `json:"cleanup_call,omitempty"`
+	CleanupCall  *CallSite  `json:"cleanup_call,omitempty"`
 	GCStartCycle *FuncProbe `json:"gc_start_cycle,omitempty"`
 	STWStop      *FuncProbe `json:"stw_stop,omitempty"`
 	STWStart     *FuncProbe `json:"stw_start,omitempty"`
@@ -106,3 +106,38 @@ type Global struct {
 
 // Known reports whether the address was found.
 func (g Global) Known() bool { return g.Addr != 0 }
+
+// RuntimeGlobals are the link-time addresses of the runtime globals memsight
+// reads. Add the load bias of a running PIE process before reading.
+type RuntimeGlobals struct {
+	Fing           Global `json:"fing"`           // runtime.fing (*g)
+	FingStatus     Global `json:"fingStatus"`     // runtime.fingStatus (atomic.Uint32)
+	FinQueued      Global `json:"finqueued"`      // runtime.finqueued (1.25+)
+	FinExecuted    Global `json:"finexecuted"`    // runtime.finexecuted (1.25+)
+	Finq           Global `json:"finq"`           // runtime.finq (*finBlock)
+	GCCleanups     Global `json:"gcCleanups"`     // runtime.gcCleanups (1.25+)
+	AllGs          Global `json:"allgs"`          // runtime.allgs ([]*g)
+	AllGLen        Global `json:"allglen"`        // runtime.allglen
+	AllP           Global `json:"allp"`           // runtime.allp ([]*p)
+	GCController   Global `json:"gcController"`   // runtime.gcController
+	Memstats       Global `json:"memstats"`       // runtime.memstats
+	MemProfileRate Global `json:"MemProfileRate"` // runtime.MemProfileRate
+	MBuckets       Global `json:"mbuckets"`       // runtime.mbuckets
+}
+
+// Layout holds runtime struct field offsets for one binary, keyed by
+// "struct.field" names such as "runtime.g.sched.sp" or "runtime.g.goid".
+// A missing key is unknown: never assume zero.
+type Layout struct {
+	// Source says where the offsets came from: "dwarf" or "table:go1.26".
+	Source string            `json:"source"`
+	Fields map[string]int64  `json:"fields"`
+	Consts map[string]int64  `json:"consts,omitempty"` // e.g. waitReason values, "waitReason.finalizer wait"
+	Names  map[string]string `json:"-"`                // reverse maps, e.g. "waitReason.10" -> "finalizer wait"
+}
+
+// Off returns the offset of a field and whether it is known.
+func (l Layout) Off(field string) (int64, bool) {
+	v, ok := l.Fields[field]
+	return v, ok
+}

@@ -1,0 +1,3 @@
+module memsight.test/selfaddr
+
+go 1.24

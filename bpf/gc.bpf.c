@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * GC cycles and stop-the-world pauses (a few probe hits per GC cycle, never
+ * per allocation), and forgetting a process when it exits.
+ * Registers: Go runtime mgc.go, mgcpacer.go and proc.go (1.20-1.27).
+ */
+#include <memsight/maps.h>
+
+/* Go's stwReason values for the two GC pauses. */
+#define STW_GC_MARK_TERM 1
+#define STW_GC_SWEEP_TERM 2
+
+struct stw_stop {
+	__u64 ts_ns;
+	__u32 reason;
+	__u32 pad;
+};
+
+/* stopTheWorldWithSema hits per thread, to pair with the restart before Go 1.22. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct stw_stop);
+} stw_stops SEC(".maps");
+
+/*
+ * (*gcControllerState).startCycle(markStartTime, procs, trigger) entry: once
+ * per cycle, in the sweep-termination stop-the-world. BX = markStartTime is
+ * unique per cycle, so a morestack re-execution is dropped by comparing it.
+ */
+SEC("uprobe")
+int gc_start_cycle(go_regs *ctx)
+{
+	struct proc_state *p = proc_get(current_tgid());
+	__u64 mark_start = GO_ARG2(ctx);
+
+	if (!p)
+		return 0;
+	if (mark_start && mark_start == p->last_gc_start) {
+		INC(p->entry_repeats);
+		return 0;
+	}
+	p->last_gc_start = mark_start;
+	INC(p->gc_cycles);
+	return 0;
+}
+
+/* stopTheWorldWithSema(reason) entry, on g0. AX = reason (1.21+). */
+SEC("uprobe")
+int stw_stop(go_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tid = (__u32)id;
+	const struct binconfig *c;
+	struct stw_stop s = {};
+
+	if (!proc_get(id >> 32))
+		return 0;
+	c = config_get(ctx);
+	s.ts_ns = bpf_ktime_get_ns();
+	s.reason = c && c->go_minor >= 21 ? (__u8)GO_ARG1(ctx) : 0;
+	bpf_map_update_elem(&stw_stops, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+/*
+ * startTheWorldWithSema entry, on g0. Go 1.22+: AX = now, BX = reason,
+ * CX = startedStopping (nanotime: CLOCK_MONOTONIC, like bpf_ktime_get_ns).
+ * A restart with reason "GC mark termination" and now != 0 ends a GC cycle
+ * (gcMarkDone's restart path passes now = 0 and loops).
+ * Before 1.22 the pause is paired with this thread's stopTheWorldWithSema.
+ */
+SEC("uprobe")
+int stw_start(go_regs *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
+	__u32 tid = (__u32)id;
+	struct proc_state *p = proc_get(id >> 32);
+	const struct binconfig *c;
+	struct stw_stop *s;
+	__u64 started = 0, go_now = 0, pause = 0;
+	__u32 reason = 0;
+	bool gc_end = false;
+	struct event *e;
+
+	if (!p)
+		return 0;
+	c = config_get(ctx);
+	s = bpf_map_lookup_elem(&stw_stops, &tid);
+	if (c && c->go_minor >= 22) {
+		go_now = GO_ARG1(ctx);
+		reason = (__u8)GO_ARG2(ctx);
+		started = GO_ARG3(ctx);
+		gc_end = reason == STW_GC_MARK_TERM && go_now != 0;
+	} else if (s) {
+		started = s->ts_ns;
+		reason = s->reason;
+	}
+	if (s)
+		bpf_map_delete_elem(&stw_stops, &tid);
+	if (started && now > started)
+		pause = now - started;
+
+	INC(p->stw_count);
+	ADD(p->stw_ns_total, pause);
+	if (pause > p->stw_ns_max)
+		p->stw_ns_max = pause; /* pauses of one process never overlap */
+	if (reason == STW_GC_MARK_TERM || reason == STW_GC_SWEEP_TERM)
+		ADD(p->stw_gc_ns_total, pause);
+	if (gc_end) {
+		INC(p->gc_ends);
+		p->last_gc_end_ns = now;
+	}
+
+	e = event_reserve(EV_STW_END, gc_end ? EVF_GC_END : 0, now);
+	if (!e)
+		return 0;
+	e->reason = reason;
+	e->duration_ns = pause;
+	e->arg = go_now;
+	event_submit(e);
+	return 0;
+}
+
+static long drop_run(void *map, struct run_key *k, struct run *r, __u32 *tgid)
+{
+	if (k->tgid == *tgid)
+		bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+/*
+ * sched_process_exit (raw tracepoint: needs no tracefs). When a watched
+ * process's main thread exits, report its last counters and forget it, so no
+ * stale in-flight state survives and a reused PID starts unwatched.
+ */
+SEC("raw_tracepoint/sched_process_exit")
+int process_exit(struct bpf_raw_tracepoint_args *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct proc_state *p;
+	struct exit_event *e;
+
+	if ((__u32)id != tgid || !bpf_map_lookup_elem(&watched, &tgid))
+		return 0;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (e) {
+		__builtin_memset(e, 0, sizeof(*e));
+		e->ev.kind = EV_EXIT;
+		e->ev.tgid = tgid;
+		e->ev.tid = tgid;
+		e->ev.ts_ns = bpf_ktime_get_ns();
+		p = bpf_map_lookup_elem(&procs, &tgid);
+		if (p)
+			e->state = *p;
+		event_submit(e);
+	} else {
+		count_drop();
+	}
+	bpf_map_delete_elem(&procs, &tgid);
+	bpf_map_delete_elem(&watched, &tgid);
+	bpf_for_each_map_elem(&cleanup_runs, drop_run, &tgid, 0);
+	return 0;
+}

@@ -1,0 +1,18 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * The one BPF object memsight loads (pkg/probe, via bpf2go). Its programs are
+ * split by concern into the files below and share the maps of
+ * <memsight/maps.h>, so they are compiled as a single unit.
+ */
+#include "finalizers.bpf.c"
+#include "gc.bpf.c"
+
+/* Types pkg/probe needs that no program references: keep them in the BTF for bpf2go -type. */
+const enum event_kind *unused_event_kind __attribute__((unused));
+const enum event_flag *unused_event_flag __attribute__((unused));
+const enum cleanup_mode *unused_cleanup_mode __attribute__((unused));
+const enum binconfig_flag *unused_binconfig_flag __attribute__((unused));
+const struct exit_event *unused_exit_event __attribute__((unused));
+
+/* bpf_probe_read_user and bpf_get_attach_cookie need a GPL-compatible license. */
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

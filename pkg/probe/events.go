@@ -1,0 +1,166 @@
+package probe
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/cilium/ebpf/ringbuf"
+)
+
+// EventKind says what an Event reports.
+type EventKind uint16
+
+// Event kinds.
+const (
+	FinalizerStart EventKind = EventKind(memsightEventKindEV_FIN_START)
+	FinalizerEnd   EventKind = EventKind(memsightEventKindEV_FIN_END)
+	CleanupStart   EventKind = EventKind(memsightEventKindEV_CLEANUP_START)
+	CleanupEnd     EventKind = EventKind(memsightEventKindEV_CLEANUP_END)
+	STWEnd         EventKind = EventKind(memsightEventKindEV_STW_END)
+	ProcessExit    EventKind = EventKind(memsightEventKindEV_EXIT)
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case FinalizerStart:
+		return "finalizer_start"
+	case FinalizerEnd:
+		return "finalizer_end"
+	case CleanupStart:
+		return "cleanup_start"
+	case CleanupEnd:
+		return "cleanup_end"
+	case STWEnd:
+		return "stw_end"
+	case ProcessExit:
+		return "process_exit"
+	}
+	return fmt.Sprintf("EventKind(%d)", uint16(k))
+}
+
+// STW reasons (Go's stwReason, 1.21+) that belong to the GC.
+const (
+	STWReasonGCMarkTerm  = 1
+	STWReasonGCSweepTerm = 2
+)
+
+// Event is one ring-buffer record: a finalizer or cleanup starting or
+// returning, the end of a stop-the-world pause, or a watched process exiting.
+type Event struct {
+	Kind EventKind
+	PID  int    // thread group ID (initial PID namespace)
+	TID  int    // thread that hit the probe
+	Ns   uint64 // CLOCK_MONOTONIC nanoseconds (see Now)
+	// PC is the entry PC of the finalizer or cleanup function, as mapped in
+	// the process (subtract the PIE load bias before symbolizing); 0 if unread.
+	PC   uint64
+	Goid uint64 // 0 when unknown
+	// Duration: for *End, the time since the start (0 with NoStart); for
+	// STWEnd, the pause from when Go started stopping the world.
+	Duration time.Duration
+	// Funcval is the *funcval of a starting finalizer or cleanup.
+	Funcval uint64
+	// STW: Reason is Go's stwReason; GCEnd is set when the restart ended a GC
+	// cycle; GoNow is the runtime's own nanotime argument.
+	Reason uint8
+	GCEnd  bool
+	GoNow  int64
+	// NoStart: an end without a recorded start. NoPC: the PC was not read.
+	// ByThread: goid unknown, cleanup start and end paired by thread.
+	NoStart, NoPC, ByThread bool
+	// Final holds the process's last counters (ProcessExit only).
+	Final *Counters
+}
+
+// ErrReaderRunning means Run was called while another Run is reading.
+var ErrReaderRunning = errors.New("probe events are already being read")
+
+// Run reads events and calls fn for each, in order, until ctx is done; then
+// it returns nil. Events arrive within Config.EventPoll of being recorded
+// (sooner when many are pending). Only one Run may be active at a time.
+func (p *Probes) Run(ctx context.Context, fn func(Event)) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return errors.New("reading probe events: probes are closed")
+	}
+	if p.reader != nil {
+		p.mu.Unlock()
+		return ErrReaderRunning
+	}
+	rd, err := ringbuf.NewReader(p.objs.Events)
+	if err != nil {
+		p.mu.Unlock()
+		return fmt.Errorf("opening ring buffer: %w", err)
+	}
+	p.reader = rd
+	p.mu.Unlock()
+	stop := context.AfterFunc(ctx, func() { _ = rd.Close() })
+	defer func() {
+		stop()
+		_ = rd.Close()
+		p.mu.Lock()
+		p.reader = nil
+		p.mu.Unlock()
+	}()
+
+	// The BPF side does not wake the reader for each record (see event_submit
+	// in bpf/include/memsight/maps.h): poll.
+	var rec ringbuf.Record
+	for {
+		rd.SetDeadline(time.Now().Add(p.poll))
+		if err := rd.ReadInto(&rec); err != nil {
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded):
+				continue
+			case errors.Is(err, ringbuf.ErrClosed):
+				return nil
+			}
+			return fmt.Errorf("reading ring buffer: %w", err)
+		}
+		ev, err := decodeEvent(rec.RawSample)
+		if err != nil {
+			return err
+		}
+		fn(ev)
+	}
+}
+
+func decodeEvent(raw []byte) (Event, error) {
+	var e memsightEvent
+	if _, err := binary.Decode(raw, binary.NativeEndian, &e); err != nil {
+		return Event{}, fmt.Errorf("decoding %d-byte event: %w", len(raw), err)
+	}
+	ev := Event{
+		Kind:     EventKind(e.Kind),
+		PID:      int(e.Tgid),
+		TID:      int(e.Tid),
+		Ns:       e.TsNs,
+		PC:       e.Pc,
+		Goid:     e.Goid,
+		Duration: time.Duration(e.DurationNs),
+		NoStart:  e.Flags&uint16(memsightEventFlagEVF_NO_START) != 0,
+		NoPC:     e.Flags&uint16(memsightEventFlagEVF_NO_PC) != 0,
+		ByThread: e.Flags&uint16(memsightEventFlagEVF_BY_TID) != 0,
+	}
+	switch ev.Kind {
+	case FinalizerStart, CleanupStart:
+		ev.Funcval = e.Arg
+	case STWEnd:
+		ev.Reason = uint8(e.Reason)
+		ev.GCEnd = e.Flags&uint16(memsightEventFlagEVF_GC_END) != 0
+		ev.GoNow = int64(e.Arg)
+	case ProcessExit:
+		var x memsightExitEvent
+		if _, err := binary.Decode(raw, binary.NativeEndian, &x); err != nil {
+			return Event{}, fmt.Errorf("decoding %d-byte exit event: %w", len(raw), err)
+		}
+		c := countersOf(&x.State)
+		ev.Final = &c
+	}
+	return ev, nil
+}

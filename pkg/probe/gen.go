@@ -1,0 +1,8 @@
+package probe
+
+// The BPF object is compiled from bpf/memsight.bpf.c by bpf2go with clang-14,
+// for amd64 and arm64 (the programs read registers, so each architecture gets
+// its own object). The outputs memsight_{x86,arm64}_bpfel.{go,o} are committed;
+// regenerate with `go generate ./pkg/probe` (or `make generate`).
+
+//go:generate go tool bpf2go -cc clang-14 -target amd64,arm64 -type event -type exit_event -type event_kind -type event_flag -type cleanup_mode -type binconfig_flag memsight ../../bpf/memsight.bpf.c -- -I../../bpf/include -Wall -Wpadded -Werror

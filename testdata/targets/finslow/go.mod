@@ -1,0 +1,3 @@
+module memsight.test/finslow
+
+go 1.24

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/process"
+)
+
+func newPsCmd(g *globalOptions) *cobra.Command {
+	var output string
+	cmd := &cobra.Command{
+		Use:   "ps",
+		Short: "List the Go processes on this machine and whether memsight can attach to them",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := checkOutput(output); err != nil {
+				return err
+			}
+			procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+			if err != nil {
+				return err
+			}
+			res, err := observe.Inventory(cmd.Context(), procs, goexe.NewCache(256), g.procRoot, os.Getpid())
+			if err != nil {
+				return err
+			}
+			if res.Denied > 0 {
+				// Root without CAP_SYS_PTRACE over some processes (PID 1 in a
+				// sandbox, say) is normal; only a missing capability is news.
+				missing, _ := process.MissingCapabilities(g.procRoot, "CAP_SYS_PTRACE")
+				if len(missing) > 0 {
+					msg := fmt.Sprintf("%d processes could not be inspected (permission denied): run as root or grant %s",
+						res.Denied, strings.Join(missing, ", "))
+					if len(res.Processes) == 0 {
+						return fmt.Errorf("%s; no Go process visible", msg)
+					}
+					fmt.Fprintln(cmd.ErrOrStderr(), "memsight ps: warning: "+msg)
+				}
+			}
+			if output == "json" {
+				if res.Processes == nil {
+					res.Processes = []observe.GoProcess{}
+				}
+				return writeJSON(cmd.OutOrStdout(), res.Processes)
+			}
+			return psTable(cmd, res.Processes)
+		},
+	}
+	outputFlag(cmd, &output)
+	return cmd
+}
+
+func psTable(cmd *cobra.Command, ps []observe.GoProcess) error {
+	tw := newTable(cmd.OutOrStdout(), "PID", "COMMAND", "GO", "BUILD", "RSS", "ATTACH", "CONTAINER")
+	for _, p := range ps {
+		attach := "yes"
+		if !p.Attachable {
+			attach = "no: " + p.Reason
+		}
+		ctr := "-"
+		if p.ContainerID != "" {
+			ctr = p.ContainerID[:min(12, len(p.ContainerID))]
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.PID, p.Comm, orDash(p.GoVersion), buildFlags(p), humanBytes(p.RSSBytes), attach, ctr)
+	}
+	return tw.Flush()
+}
+
+func buildFlags(p observe.GoProcess) string {
+	var f []string
+	if p.PIE {
+		f = append(f, "pie")
+	}
+	if p.CGO {
+		f = append(f, "cgo")
+	}
+	if p.Stripped {
+		f = append(f, "stripped")
+	}
+	if len(f) == 0 {
+		return "-"
+	}
+	return strings.Join(f, ",")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

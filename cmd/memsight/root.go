@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+)
+
+// globalOptions are the flags every subcommand shares.
+type globalOptions struct {
+	procRoot string
+	logLevel string
+}
+
+func (g *globalOptions) logger() *slog.Logger {
+	var lvl slog.Level
+	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
+		lvl = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+}
+
+func newRootCmd(version string) *cobra.Command {
+	g := &globalOptions{}
+	root := &cobra.Command{
+		Use:   "memsight",
+		Short: "eBPF memory profiler for Go processes: finalizer stalls, heap vs RSS, goroutine leaks",
+		Long: `memsight finds out, from outside and without restarting anything, why a Go
+process's memory grows: a stuck finalizer goroutine, goroutines piling up, heap
+growth, or memory outside the Go heap. It attaches uprobes to the Go runtime and
+reads runtime state from the process's memory (read only).`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		Version:       version,
+	}
+	root.PersistentFlags().StringVar(&g.procRoot, "path.procfs", "/proc", "procfs mount point (the host's /proc when running in a container)")
+	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.AddCommand(
+		newVersionCmd(version),
+		newPsCmd(g),
+	)
+	return root
+}
+
+// usageError marks errors caused by bad flags or arguments (exit code 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func exitCode(err error) int {
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,198 @@
+package detect
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/memsight/memsight/pkg/observe"
+)
+
+// Finding kinds.
+const (
+	KindFinalizerStall   = "finalizer_stall"
+	KindFinalizerBacklog = "finalizer_backlog"
+	KindCleanupStall     = "cleanup_stall"
+)
+
+// Severities.
+const (
+	SeverityWarning  = "warning"
+	SeverityCritical = "critical"
+)
+
+// Config holds the thresholds. Zero values take the defaults.
+type Config struct {
+	// StallThreshold: a finalizer or cleanup running longer than this is stuck (default 2s).
+	StallThreshold time.Duration
+	// BacklogAccel: the second difference of the queue length, in
+	// finalizers/s², above which growth is accelerating (default 0.8).
+	BacklogAccel float64
+	// BacklogAccelSamples: how many consecutive samples must exceed BacklogAccel (default 3).
+	BacklogAccelSamples int
+	// BacklogWindow: a queue growing monotonically for this long is a backlog (default 30s).
+	BacklogWindow time.Duration
+	// BacklogMinQueue: below this queue length nothing is a backlog (default
+	// 101, one finBlock: the runtime's own counting granularity).
+	BacklogMinQueue int64
+}
+
+// Defaults returns the default configuration.
+func Defaults() Config {
+	return Config{
+		StallThreshold:      2 * time.Second,
+		BacklogAccel:        0.8,
+		BacklogAccelSamples: 3,
+		BacklogWindow:       30 * time.Second,
+		BacklogMinQueue:     101,
+	}
+}
+
+func (c Config) withDefaults() Config {
+	d := Defaults()
+	if c.StallThreshold <= 0 {
+		c.StallThreshold = d.StallThreshold
+	}
+	if c.BacklogAccel <= 0 {
+		c.BacklogAccel = d.BacklogAccel
+	}
+	if c.BacklogAccelSamples <= 0 {
+		c.BacklogAccelSamples = d.BacklogAccelSamples
+	}
+	if c.BacklogWindow <= 0 {
+		c.BacklogWindow = d.BacklogWindow
+	}
+	if c.BacklogMinQueue <= 0 {
+		c.BacklogMinQueue = d.BacklogMinQueue
+	}
+	return c
+}
+
+// Detector holds the history of one process.
+type Detector struct {
+	cfg    Config
+	active map[string]*observe.Finding
+	queue  []point // finalizer queue length history, oldest first
+	accel  int     // consecutive samples with second difference > BacklogAccel
+}
+
+type point struct {
+	t time.Time
+	q int64
+}
+
+// New returns a detector for one process.
+func New(cfg Config) *Detector {
+	return &Detector{cfg: cfg.withDefaults(), active: map[string]*observe.Finding{}}
+}
+
+// Update feeds one sample and returns the findings active after it, sorted by kind.
+func (d *Detector) Update(s *observe.Sample) []observe.Finding {
+	now := s.Time
+	d.set(KindFinalizerStall, now, d.stall(s.Finalizers.Running, s.Finalizers.QueueLength, "finalizer"))
+	d.set(KindCleanupStall, now, d.stall(s.Cleanups.Running, s.Cleanups.QueueLength, "cleanup"))
+	d.set(KindFinalizerBacklog, now, d.backlog(now, s.Finalizers.QueueLength))
+	out := make([]observe.Finding, 0, len(d.active))
+	for _, f := range d.active {
+		out = append(out, *f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Kind < out[j].Kind })
+	return out
+}
+
+// set updates the finding of a kind: f == nil clears it, otherwise it is
+// (re)placed, keeping the first Since.
+func (d *Detector) set(kind string, now time.Time, f *observe.Finding) {
+	if f == nil {
+		delete(d.active, kind)
+		return
+	}
+	f.Kind = kind
+	if prev, ok := d.active[kind]; ok {
+		f.Since = prev.Since
+	} else {
+		f.Since = now
+	}
+	d.active[kind] = f
+}
+
+func (d *Detector) stall(r *observe.Running, qlen *int64, what string) *observe.Finding {
+	if r == nil {
+		return nil
+	}
+	age := time.Duration(r.Seconds * float64(time.Second))
+	if age < d.cfg.StallThreshold {
+		return nil
+	}
+	where := ""
+	if r.State == "blocked" && len(r.Stack) > 0 {
+		where = fmt.Sprintf(" in %s", blockingFrame(r.Stack))
+	}
+	atLeast := ""
+	if r.AtLeast {
+		atLeast = "≥ "
+	}
+	summary := fmt.Sprintf("%s %s has been %s for %s%s%s", what, r.Function, stateWord(r.State), atLeast, roundAge(age), where)
+	ev := map[string]any{
+		"function": r.Function, "seconds": r.Seconds, "state": r.State, "stack": r.Stack,
+	}
+	if r.WaitReason != "" {
+		ev["wait_reason"] = r.WaitReason
+	}
+	if qlen != nil {
+		ev["queue_length"] = *qlen
+		summary += fmt.Sprintf("; queue %d", *qlen)
+	}
+	sev := SeverityWarning
+	if age >= 30*d.cfg.StallThreshold {
+		sev = SeverityCritical
+	}
+	return &observe.Finding{Severity: sev, Summary: summary, Evidence: ev}
+}
+
+func stateWord(s string) string {
+	if s == "" || s == "running" {
+		return "running"
+	}
+	return s
+}
+
+// blockingFrame returns the first non-runtime frame of a stack (innermost
+// first), where user code waits; or the innermost frame.
+func blockingFrame(stack []string) string {
+	for _, f := range stack {
+		if !isRuntimeFrame(f) {
+			return trimLocation(f)
+		}
+	}
+	return trimLocation(stack[0])
+}
+
+func isRuntimeFrame(f string) bool {
+	for _, p := range []string{"runtime.", "internal/", "sync.", "syscall."} {
+		if len(f) >= len(p) && f[:len(p)] == p {
+			return true
+		}
+	}
+	return false
+}
+
+func trimLocation(f string) string {
+	for i := 0; i < len(f); i++ {
+		if f[i] == ' ' {
+			return f[:i]
+		}
+	}
+	return f
+}
+
+func roundAge(d time.Duration) string {
+	switch {
+	case d >= time.Hour:
+		return fmt.Sprintf("%.1f h", d.Hours())
+	case d >= time.Minute:
+		return fmt.Sprintf("%d min", int(d.Minutes()))
+	default:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	}
+}

@@ -1,0 +1,126 @@
+package goruntime
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/memsight/memsight/pkg/procmem"
+)
+
+// maxPs bounds len(allp).
+const maxPs = 1 << 16
+
+// CleanupState is the runtime.AddCleanup queue (Go 1.25+).
+type CleanupState struct {
+	// Queued = gcCleanups.queued + Σ allp[i].cleanupsQueued; Executed =
+	// gcCleanups.executed (bumped per block). QueueLength = Queued - Executed
+	// is what runtime/metrics reports.
+	Queued, Executed, QueueLength Uint
+	// Running is the number of cleanup goroutines executing cleanup
+	// functions now; Goroutines the number of cleanup goroutines; Asleep
+	// those parked waiting for work.
+	Running, Goroutines, Asleep Uint
+}
+
+// Cleanups reads the cleanup queue.
+func (r *Runtime) Cleanups() (CleanupState, error) {
+	var st CleanupState
+	if !r.b.Version.AtLeast(1, 25) {
+		return st, fmt.Errorf("no cleanup queue before go1.25 (%s: cleanups run on the finalizer goroutine): %w", r.b.GoVersion, ErrUnknown)
+	}
+	q, err := r.addr(r.b.Globals.GCCleanups, "gcCleanups")
+	if err != nil {
+		return st, err
+	}
+	size, ok := r.l.Size("runtime.cleanupQueue")
+	if !ok || size <= 0 || size > 4096 {
+		return st, fmt.Errorf("size of runtime.cleanupQueue unknown: %w", ErrUnknown)
+	}
+	offs := map[string]uint64{}
+	for _, f := range []string{"queued", "executed", "running", "ng", "asleep"} {
+		o, err := r.off("runtime.cleanupQueue." + f)
+		if err != nil {
+			return st, err
+		}
+		offs[f] = o
+	}
+	buf := make([]byte, size)
+	if err := procmem.ReadFull(r.mem, buf, q); err != nil {
+		return st, fmt.Errorf("reading runtime.gcCleanups: %w", err)
+	}
+	le := binary.LittleEndian
+	u64 := func(f string) uint64 { return le.Uint64(buf[offs[f]:]) }
+	u32 := func(f string) uint64 { return uint64(le.Uint32(buf[offs[f]:])) }
+	st.Executed = knownUint(u64("executed"))
+	st.Running, st.Goroutines, st.Asleep = knownUint(u32("running")), knownUint(u32("ng")), knownUint(u32("asleep"))
+	perP, err := r.perPCleanupsQueued()
+	if err != nil {
+		why := "per-P queued counts: " + err.Error()
+		st.Queued, st.QueueLength = unknownUint("%s", why), unknownUint("%s", why)
+		return st, nil
+	}
+	st.Queued = knownUint(u64("queued") + perP)
+	if st.Executed.V <= st.Queued.V {
+		st.QueueLength = knownUint(st.Queued.V - st.Executed.V)
+	} else {
+		st.QueueLength = unknownUint("executed %d > queued %d (torn read)", st.Executed.V, st.Queued.V)
+	}
+	return st, nil
+}
+
+// perPCleanupsQueued sums p.cleanupsQueued over allp.
+func (r *Runtime) perPCleanupsQueued() (uint64, error) {
+	allp, err := r.addr(r.b.Globals.AllP, "allp")
+	if err != nil {
+		return 0, err
+	}
+	off, err := r.off("runtime.p.cleanupsQueued")
+	if err != nil {
+		return 0, err
+	}
+	ptrs, err := r.pointerSlice(allp, maxPs)
+	if err != nil {
+		return 0, fmt.Errorf("reading runtime.allp: %w", err)
+	}
+	bufs := make([][8]byte, len(ptrs))
+	spans := make([]procmem.Span, 0, len(ptrs))
+	for i, p := range ptrs {
+		if p == 0 {
+			return 0, fmt.Errorf("allp[%d] is nil", i)
+		}
+		spans = append(spans, procmem.Span{Addr: p + off, Buf: bufs[i][:]})
+	}
+	if err := procmem.ReadV(r.mem, spans...); err != nil {
+		return 0, fmt.Errorf("reading p.cleanupsQueued: %w", err)
+	}
+	var sum uint64
+	for _, b := range bufs {
+		sum += binary.LittleEndian.Uint64(b[:])
+	}
+	return sum, nil
+}
+
+// pointerSlice reads a []*T global: its header, then its elements.
+func (r *Runtime) pointerSlice(addr uint64, limit int) ([]uint64, error) {
+	var hdr [16]byte
+	if err := procmem.ReadFull(r.mem, hdr[:], addr); err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	ptr, n := le.Uint64(hdr[:]), le.Uint64(hdr[8:])
+	if n > uint64(limit) {
+		return nil, fmt.Errorf("length %d over the limit %d", n, limit)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	buf := make([]byte, 8*n)
+	if err := procmem.ReadFull(r.mem, buf, ptr); err != nil {
+		return nil, err
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = le.Uint64(buf[8*i:])
+	}
+	return out, nil
+}

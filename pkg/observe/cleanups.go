@@ -1,0 +1,71 @@
+package observe
+
+import (
+	"time"
+)
+
+var cleanupRunners = []string{"runtime.runCleanups"}
+
+// cleanups fills the cleanup queue and, when a cleanup is running, the
+// longest-running one with its goroutine's stack.
+func (s *Session) cleanups(out *Sample, mono int64, now time.Time) {
+	if !s.bin.Version.AtLeast(1, 25) {
+		out.Unknown["cleanups.queue_length"] = "before go1.25 cleanups share the finalizer queue"
+		return
+	}
+	cs, err := s.rt.Cleanups()
+	if err != nil {
+		out.Unknown["cleanups"] = err.Error()
+		return
+	}
+	if cs.QueueLength.Known {
+		q := int64(cs.QueueLength.V)
+		out.Cleanups.QueueLength = &q
+	}
+	runs, _ := s.cfg.Probes.RunningCleanups(s.cfg.PID)
+	if len(runs) == 0 && !(cs.Running.Known && cs.Running.V > 0) {
+		return
+	}
+	// Find the cleanup goroutines that are inside a cleanup function.
+	gs, err := s.rt.AllGoroutines(maxCleanupScan)
+	if err != nil && len(gs) == 0 {
+		out.Unknown["cleanups.running"] = err.Error()
+		return
+	}
+	var best *Running
+	for _, g := range gs {
+		if g.StartFunc != "runtime.runCleanups" || g.Dead() {
+			continue
+		}
+		if g.StatusName == "waiting" && g.WaitReason.V == "cleanup wait" {
+			continue
+		}
+		full, err := s.rt.Goroutine(g.Addr)
+		if err != nil || len(full.Stack) == 0 {
+			continue
+		}
+		r := &Running{Stack: []string{}}
+		describeGoroutine(r, full, cleanupRunners)
+		if r.Function == "" {
+			continue // between cleanups, in the runner itself
+		}
+		age, atLeast := -1.0, true
+		for _, run := range runs {
+			if run.Goid != 0 && full.Goid.Known && run.Goid == full.Goid.V && int64(run.StartNs) <= mono {
+				age, atLeast = time.Duration(mono-int64(run.StartNs)).Seconds(), false
+			}
+		}
+		if age < 0 {
+			if d, ok := full.Blocked(mono); ok && r.State == "blocked" {
+				age = d.Seconds()
+			} else {
+				age = s.seenFor("cleanup", full, r.Function, now)
+			}
+		}
+		r.Seconds, r.AtLeast = age, atLeast
+		if best == nil || r.Seconds > best.Seconds {
+			best = r
+		}
+	}
+	out.Cleanups.Running = best
+}

@@ -1,0 +1,161 @@
+package observe
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/probe"
+	"github.com/memsight/memsight/pkg/process"
+	"github.com/memsight/memsight/pkg/procmem"
+)
+
+// ErrExited means the observed process has exited.
+var ErrExited = errors.New("process exited")
+
+// AttachConfig configures a Session on one process.
+type AttachConfig struct {
+	PID      int
+	ProcRoot string // default /proc
+	Logger   *slog.Logger
+	Procs    *process.Reader
+	Cache    *goexe.Cache
+	Probes   *probe.Probes
+}
+
+// Session observes one process: probes attached with a PID filter and
+// memory reads, joined into Samples.
+type Session struct {
+	cfg     AttachConfig
+	log     *slog.Logger
+	proc    process.Process
+	bin     *goexe.Binary
+	bias    uint64
+	mem     *procmem.Process
+	rt      *goruntime.Runtime
+	att     *probe.Attachment
+	started time.Time
+	// firstSeen remembers when a running finalizer or cleanup (keyed by
+	// goroutine and function) was first seen, for ages that neither the
+	// probes nor the runtime know.
+	firstSeen map[string]time.Time
+}
+
+// Attach inspects the process's executable, attaches the probes (watching
+// only this PID) and prepares the memory reader. Errors name what to do.
+func Attach(cfg AttachConfig) (s *Session, err error) {
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s = &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}}
+	defer func() {
+		if err != nil {
+			s.Close()
+			s = nil
+		}
+	}()
+	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
+		if errors.Is(err, process.ErrNoProcess) {
+			return nil, fmt.Errorf("no process with pid %d", cfg.PID)
+		}
+		return nil, err
+	}
+	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
+		return nil, inspectError(cfg.PID, s.proc.Comm, err)
+	}
+	if !s.bin.Attachable {
+		return nil, fmt.Errorf("pid %d (%s, %s) is not attachable: %s", cfg.PID, s.proc.Comm, s.bin.GoVersion, s.bin.Reason)
+	}
+	if s.bias, err = s.loadBias(); err != nil {
+		return nil, err
+	}
+	if s.mem, err = procmem.Open(cfg.PID); err != nil {
+		return nil, fmt.Errorf("opening memory of pid %d: %w", cfg.PID, err)
+	}
+	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
+		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
+	}
+	goid := int64(-1)
+	if off, ok := s.bin.Layout.Off("runtime.g.goid"); ok {
+		goid = off
+	}
+	s.att, err = cfg.Probes.Attach(probe.Target{
+		ExePath:    filepath.Join(cfg.ProcRoot, strconv.Itoa(cfg.PID), "exe"),
+		PID:        cfg.PID,
+		Points:     s.bin.Probes,
+		GoMinor:    s.bin.Version.Minor,
+		Arch:       s.bin.Arch,
+		GoidOffset: goid,
+		Funcs:      s.bin,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("attaching probes to pid %d: %w", cfg.PID, err)
+	}
+	for name, why := range s.att.Skipped() {
+		s.log.Info("probe not attached", "point", name, "reason", why)
+	}
+	s.started = time.Now()
+	return s, nil
+}
+
+func inspectError(pid int, comm string, err error) error {
+	switch {
+	case errors.Is(err, goexe.ErrNotGo):
+		return fmt.Errorf("pid %d (%s) is not a Go process", pid, comm)
+	case errors.Is(err, os.ErrPermission):
+		return fmt.Errorf("opening the executable of pid %d (%s): %w: run as root or grant CAP_SYS_PTRACE", pid, comm, err)
+	case errors.Is(err, os.ErrNotExist):
+		return fmt.Errorf("no process with pid %d", pid)
+	}
+	return fmt.Errorf("inspecting pid %d (%s): %w", pid, comm, err)
+}
+
+func (s *Session) loadBias() (uint64, error) {
+	if !s.bin.PIE {
+		return 0, nil
+	}
+	maps, err := s.cfg.Procs.ExeMappings(s.cfg.PID)
+	if err != nil {
+		return 0, fmt.Errorf("reading mappings of pid %d: %w", s.cfg.PID, err)
+	}
+	for _, seg := range s.bin.Segments {
+		bias, ok := process.LoadBias(maps, seg.Vaddr, seg.Off)
+		if ok {
+			return bias, nil
+		}
+		break // the first PT_LOAD decides
+	}
+	return 0, fmt.Errorf("pid %d: no mapping of its executable found in /proc/%d/maps", s.cfg.PID, s.cfg.PID)
+}
+
+// Binary is the inspected executable.
+func (s *Session) Binary() *goexe.Binary { return s.bin }
+
+// Process is the process as it was at attach time.
+func (s *Session) Process() process.Process { return s.proc }
+
+// Points lists the attached probe points.
+func (s *Session) Points() []string { return s.att.Points() }
+
+// Close detaches the probes and closes the memory reader. Idempotent.
+func (s *Session) Close() error {
+	var errs []error
+	if s.att != nil {
+		errs = append(errs, s.att.Close())
+		s.att = nil
+	}
+	if s.mem != nil {
+		errs = append(errs, s.mem.Close())
+		s.mem = nil
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,3 @@
+module memsight.test/finstuck
+
+go 1.24

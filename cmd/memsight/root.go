@@ -41,6 +41,7 @@ reads runtime state from the process's memory (read only).`,
 	root.AddCommand(
 		newVersionCmd(version),
 		newPsCmd(g),
+		newAttachCmd(g),
 	)
 	return root
 }

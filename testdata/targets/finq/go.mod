@@ -1,0 +1,3 @@
+module memsight.test/finq
+
+go 1.24

@@ -7,16 +7,29 @@ import (
 	"encoding/binary"
 	"fmt"
 	"reflect"
+	"sync"
 
 	"golang.org/x/arch/arm64/arm64asm"
 )
+
+// arm64asmMu serializes arm64asm.Decode, which records coverage in an
+// unguarded package-level slice (decoderCover, x/arch v0.33.0): concurrent
+// decodes of different binaries (Cache) are a data race otherwise. It
+// guards the library's state; goexe itself keeps none.
+var arm64asmMu sync.Mutex
+
+func arm64Decode(word []byte) (arm64asm.Inst, error) {
+	arm64asmMu.Lock()
+	defer arm64asmMu.Unlock()
+	return arm64asm.Decode(word)
+}
 
 // decodeARM64 disassembles AArch64 code (whole 4-byte words only).
 func decodeARM64(code []byte, pc uint64, symname func(uint64) (string, uint64)) []Inst {
 	out := make([]Inst, 0, len(code)/4)
 	for off := 0; off+4 <= len(code); off += 4 {
 		addr := pc + uint64(off)
-		ai, err := arm64asm.Decode(code[off : off+4])
+		ai, err := arm64Decode(code[off : off+4])
 		if err != nil {
 			w := binary.LittleEndian.Uint32(code[off:])
 			out = append(out, Inst{Addr: addr, Len: 4, Op: "?", Text: fmt.Sprintf("? 0x%08x", w),

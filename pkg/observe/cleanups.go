@@ -2,13 +2,15 @@ package observe
 
 import (
 	"time"
+
+	"github.com/memsight/memsight/pkg/probe"
 )
 
 var cleanupRunners = []string{"runtime.runCleanups"}
 
 // cleanups fills the cleanup queue and, when a cleanup is running, the
 // longest-running one with its goroutine's stack.
-func (s *Session) cleanups(out *Sample, mono int64, now time.Time) {
+func (s *Session) cleanups(out *Sample, c probe.Counters, mono int64, now time.Time) {
 	if !s.bin.Version.AtLeast(1, 25) {
 		out.Unknown["cleanups.queue_length"] = "before go1.25 cleanups share the finalizer queue"
 		return
@@ -56,10 +58,18 @@ func (s *Session) cleanups(out *Sample, mono int64, now time.Time) {
 			}
 		}
 		if age < 0 {
-			if d, ok := full.Blocked(mono); ok && r.State == "blocked" {
-				age = d.Seconds()
-			} else {
-				age = s.seenFor("cleanup", full, r.Function, now)
+			// Not seen starting: running since before attach, unless the
+			// probes saw cleanups start or return since (then it is one
+			// that started between the probe read and this one).
+			// Other cleanup goroutines may have run cleanups since, so
+			// with probe hits, only a goroutine blocked since before
+			// attach (runtime's waitsince) is known to be the same call.
+			age = s.preAttachAge(full, r.State, mono, now)
+			if c.CleanupsStarted != 0 || c.CleanupsFinished != 0 {
+				d, ok := full.Blocked(mono)
+				if !ok || r.State != "blocked" || d < now.Sub(s.started) {
+					continue
+				}
 			}
 		}
 		r.Seconds, r.AtLeast = age, atLeast

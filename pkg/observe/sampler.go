@@ -45,7 +45,7 @@ func (s *Session) Sample() (*Sample, error) {
 	out.Cleanups.ExecutedTotal = c.CleanupsFinished
 
 	s.finalizers(out, c, mono, now)
-	s.cleanups(out, mono, now)
+	s.cleanups(out, c, mono, now)
 	if len(out.Unknown) == 0 {
 		out.Unknown = nil
 	}
@@ -76,36 +76,48 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, mono int64, now time
 		}
 		out.Finalizers.Goroutine = gs
 	}
-	running := fs.Running.Known && fs.Running.V
-	if !running && c.Running == nil {
+	// The probes see every finalizer that starts after attach, so a running
+	// finalizer is either one they saw start (exact age), or one that was
+	// already running at attach and has not returned since (no start and no
+	// return seen yet: its age is at least the time since attach, or since
+	// the runtime saw it block). A running bit in memory with neither is a
+	// finalizer that returned between the two reads.
+	memRunning := fs.Running.Known && fs.Running.V
+	preAttach := memRunning && c.FinalizersStarted == 0 && c.FinalizersFinished == 0
+	if c.Running == nil && !preAttach {
 		return
 	}
 	r := &Running{Stack: []string{}}
 	if g != nil {
 		describeGoroutine(r, g, []string{"runtime.runFinalizers", "runtime.runfinq"})
 	}
-	switch {
-	case c.Running != nil && c.Running.StartNs != 0 && int64(c.Running.StartNs) <= mono:
-		// The probes saw it start: the exact age.
+	if c.Running != nil && c.Running.StartNs != 0 && int64(c.Running.StartNs) <= mono {
 		r.Seconds = time.Duration(mono - int64(c.Running.StartNs)).Seconds()
 		if c.Running.PC != 0 {
 			if fr := s.bin.Frames(c.Running.PC-s.bias, false); len(fr) > 0 {
 				r.Function = fr[len(fr)-1].PrintName()
 			}
 		}
-	case g != nil && r.State == "blocked":
-		if d, ok := g.Blocked(mono); ok {
-			r.Seconds, r.AtLeast = d.Seconds(), true
-			break
-		}
-		fallthrough
-	default:
-		r.Seconds, r.AtLeast = s.seenFor("fin", g, r.Function, now), true
+	} else {
+		r.Seconds, r.AtLeast = s.preAttachAge(g, r.State, mono, now), true
 	}
 	if r.Function == "" {
 		r.Function = "unknown"
 	}
 	out.Finalizers.Running = r
+}
+
+// preAttachAge is a lower bound of the age of a finalizer or cleanup that
+// was already running when memsight attached: the time since attach, or
+// since the runtime recorded its goroutine blocking, whichever is longer.
+func (s *Session) preAttachAge(g *goruntime.Goroutine, state string, mono int64, now time.Time) float64 {
+	age := now.Sub(s.started).Seconds()
+	if g != nil && state == "blocked" {
+		if d, ok := g.Blocked(mono); ok {
+			age = max(age, d.Seconds())
+		}
+	}
+	return age
 }
 
 // describeGoroutine fills the state, stack and function of a goroutine that
@@ -160,25 +172,4 @@ func isOneOf(s string, set []string) bool {
 		}
 	}
 	return false
-}
-
-// seenFor returns how long a running finalizer or cleanup has been seen by
-// this session (a lower bound of its age when nothing better is known).
-func (s *Session) seenFor(kind string, g *goruntime.Goroutine, fn string, now time.Time) float64 {
-	key := kind + "|" + fn
-	if g != nil {
-		key += fmt.Sprintf("|%d", g.Goid.V)
-	}
-	first, ok := s.firstSeen[key]
-	if !ok {
-		// Forget entries of earlier finalizers.
-		for k := range s.firstSeen {
-			if strings.HasPrefix(k, kind+"|") {
-				delete(s.firstSeen, k)
-			}
-		}
-		s.firstSeen[key] = now
-		first = now
-	}
-	return now.Sub(first).Seconds()
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -74,7 +75,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 		if errors.Is(err, probe.ErrPermission) {
 			missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE")
 			if len(missing) > 0 {
-				return fmt.Errorf("loading BPF: permission denied: run as root or grant %v", missing)
+				return fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
 			}
 		}
 		return fmt.Errorf("loading BPF: %w", err)

@@ -24,6 +24,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
+	// World-readable, so tests can run it as an unprivileged user.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
 	memsightBin = filepath.Join(dir, "memsight")
 	out, err := exec.Command("go", "build", "-o", memsightBin, ".").CombinedOutput()
 	if err != nil {

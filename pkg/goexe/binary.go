@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"syscall"
 )
@@ -35,9 +36,12 @@ type Binary struct {
 	// BuildSettings are the build info settings ("-buildmode", "CGO_ENABLED", "GOAMD64", ...).
 	BuildSettings map[string]string
 	BuildMode     string // "exe", "pie", ...
-	CGO           bool   // built with CGO_ENABLED=1
-	Trimpath      bool
-	GOAMD64       string // "v1".."v4" on amd64, "" elsewhere
+	CGO           bool   // built with CGO_ENABLED=1 (the build setting)
+	// UsesCgo reports that runtime/cgo is linked in (the binary really calls
+	// C): a CGO_ENABLED=1 build of pure Go code does not link it.
+	UsesCgo  bool
+	Trimpath bool
+	GOAMD64  string // "v1".."v4" on amd64, "" elsewhere
 	// Stripped reports that the file has no .symtab (function names then come
 	// from .gopclntab only, data symbols are unknown).
 	Stripped bool
@@ -146,6 +150,7 @@ func OpenReader(r io.ReaderAt, size int64, path string) (b *Binary, err error) {
 		b.Reason = err.Error()
 		return b, fmt.Errorf("inspecting %s: %w", path, err)
 	}
+	b.UsesCgo = b.linksRuntimeCgo()
 	b.Probes = findProbes(b)
 	extErr := b.initExt()
 	b.Globals = findGlobals(b)
@@ -180,4 +185,15 @@ func (b *Binary) Close() error {
 		return nil
 	}
 	return b.closeErr
+}
+
+// linksRuntimeCgo reports whether any function of package runtime/cgo is in
+// the function table (works on stripped binaries: pclntab keeps the names).
+func (b *Binary) linksRuntimeCgo() bool {
+	for _, f := range b.Funcs() {
+		if strings.HasPrefix(f.Name, "runtime/cgo.") {
+			return true
+		}
+	}
+	return false
 }

@@ -21,7 +21,7 @@ type GoProcess struct {
 	BuildMode   string `json:"build_mode,omitempty"`
 	Stripped    bool   `json:"stripped"`
 	PIE         bool   `json:"pie"`
-	CGO         bool   `json:"cgo"`
+	CGO         bool   `json:"cgo"` // runtime/cgo linked in
 	DWARF       bool   `json:"dwarf"`
 	RSSBytes    uint64 `json:"rss_bytes"`
 	Attachable  bool   `json:"attachable"`
@@ -88,7 +88,7 @@ func fillBinary(gp *GoProcess, b *goexe.Binary, err error) {
 	gp.BuildMode = b.BuildMode
 	gp.Stripped = b.Stripped
 	gp.PIE = b.PIE
-	gp.CGO = b.CGO
+	gp.CGO = b.UsesCgo
 	gp.DWARF = b.HasDWARF
 	gp.Attachable = b.Attachable && err == nil
 	gp.Reason = b.Reason

@@ -49,18 +49,17 @@ type Session struct {
 
 // Attach inspects the process's executable, attaches the probes (watching
 // only this PID) and prepares the memory reader. Errors name what to do.
-func Attach(cfg AttachConfig) (s *Session, err error) {
+func Attach(cfg AttachConfig) (_ *Session, err error) {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s = &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}}
+	s := &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}}
 	defer func() {
 		if err != nil {
 			s.Close()
-			s = nil
 		}
 	}()
 	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {

@@ -19,6 +19,6 @@ if "$MEMSIGHT" help attach >/dev/null 2>&1; then
 	echo
 	echo "# the upstream hangs after 5 s: the finalizer (*Conn).Close blocks and every Conn queues behind it"
 	sleep 7
-	echo "\$ memsight attach $SVC --duration 8s"
-	"$MEMSIGHT" attach "$SVC" --duration 8s
+	echo "\$ memsight attach $SVC --duration 10s --interval 3s"
+	"$MEMSIGHT" attach "$SVC" --duration 10s --interval 3s
 fi

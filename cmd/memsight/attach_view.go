@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/memsight/memsight/pkg/observe"
@@ -30,11 +31,11 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 		}
 	}
 	fmt.Fprintln(w)
-	renderRunning(w, f.Running)
+	renderRunning(w, f.Running, prevRunning(prev, true))
 
 	c := s.Cleanups
 	fmt.Fprintf(w, "cleanups   queue %s   since attach: queued %d, executed %d\n", qlen(c.QueueLength), c.QueuedTotal, c.ExecutedTotal)
-	renderRunning(w, c.Running)
+	renderRunning(w, c.Running, prevRunning(prev, false))
 
 	if len(s.Findings) == 0 {
 		fmt.Fprintln(w, "findings   none")
@@ -53,7 +54,21 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 	}
 }
 
-func renderRunning(w io.Writer, r *observe.Running) {
+// maxTableFrames bounds the stack printed in the table view (JSON has all).
+const maxTableFrames = 12
+
+func prevRunning(prev *observe.Sample, fin bool) *observe.Running {
+	switch {
+	case prev == nil:
+		return nil
+	case fin:
+		return prev.Finalizers.Running
+	default:
+		return prev.Cleanups.Running
+	}
+}
+
+func renderRunning(w io.Writer, r, prev *observe.Running) {
 	if r == nil {
 		return
 	}
@@ -69,7 +84,15 @@ func renderRunning(w io.Writer, r *observe.Running) {
 		state += fmt.Sprintf(" on thread %d", r.TID)
 	}
 	fmt.Fprintf(w, "  running  %s  %s for %s\n", r.Function, state, age)
-	for _, fr := range r.Stack {
+	if prev != nil && prev.Function == r.Function && slices.Equal(prev.Stack, r.Stack) {
+		fmt.Fprintln(w, "           (same stack)")
+		return
+	}
+	for i, fr := range r.Stack {
+		if i == maxTableFrames {
+			fmt.Fprintf(w, "           ... %d more frames (-o json shows all)\n", len(r.Stack)-i)
+			break
+		}
 		fmt.Fprintf(w, "           %s\n", fr)
 	}
 }

@@ -1,7 +1,7 @@
 // Command leakyservice is memsight's demo target: a small Go service whose
 // memory grows because its finalizer goroutine gets stuck.
 //
-// Every "request" opens an upstream *Conn holding a 256 KiB buffer and, as
+// Every "request" opens an upstream *Conn holding a 32 KiB buffer and, as
 // too many services do, relies on a finalizer to close it. Conn.Close says
 // goodbye to the upstream and waits for its acknowledgement. After
 // -stall-after the upstream stops answering, so the finalizer blocks for ever
@@ -40,8 +40,10 @@ func dial(addr string) (*Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Conn{nc: nc, buf: make([]byte, 256<<10)}
-	c.buf[0] = 1
+	c := &Conn{nc: nc, buf: make([]byte, 32<<10)}
+	for i := range c.buf {
+		c.buf[i] = byte(i) // a real read buffer: resident
+	}
 	runtime.SetFinalizer(c, (*Conn).Close) // the bug: cleanup left to the GC
 	return c, nil
 }

@@ -33,5 +33,5 @@ printf "%-8s %14s %14s %8s\n" workload "ops/s without" "ops/s with" ratio
 for mode in fin alloc; do
 	base=$(run "$mode" 0)
 	with=$(run "$mode" 1)
-	printf "%-8s %14s %14s %8.3f\n" "$mode" "$base" "$with" "$(echo "$with / $base" | bc -l)"
+	printf "%-8s %14s %14s %8.3f\n" "$mode" "$base" "$with" "$(awk -v a="$with" -v b="$base" 'BEGIN{print a/b}')"
 done

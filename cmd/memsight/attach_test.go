@@ -97,6 +97,9 @@ func TestAttachAfterStall(t *testing.T) {
 			if r == nil || r.Function != "main.slowFinalizer" || r.State != "blocked" || r.Seconds < 4 {
 				t.Fatalf("running = %+v, want main.slowFinalizer blocked ≥ 4 s", r)
 			}
+			if !strings.HasSuffix(r.File, "main.go") || r.Line <= 0 {
+				t.Errorf("running finalizer at %s:%d, want its main.go line", r.File, r.Line)
+			}
 			stack := strings.Join(r.Stack, "\n")
 			for _, want := range []string{"runtime.chanrecv1", "main.blockingFinalizer", "main.slowFinalizer", "runtime.runFinalizers"} {
 				if !strings.Contains(stack, want) {

@@ -74,6 +74,9 @@ type Detector struct {
 	active map[string]*observe.Finding
 	queue  []point // finalizer queue length history, oldest first
 	accel  int     // consecutive samples with second difference > BacklogAccel
+	// parkedQueue is the queue length when the finalizer goroutine was last
+	// seen parked with work queued, -1 otherwise.
+	parkedQueue int64
 }
 
 type point struct {
@@ -83,13 +86,17 @@ type point struct {
 
 // New returns a detector for one process.
 func New(cfg Config) *Detector {
-	return &Detector{cfg: cfg.withDefaults(), active: map[string]*observe.Finding{}}
+	return &Detector{cfg: cfg.withDefaults(), active: map[string]*observe.Finding{}, parkedQueue: -1}
 }
 
 // Update feeds one sample and returns the findings active after it, sorted by kind.
 func (d *Detector) Update(s *observe.Sample) []observe.Finding {
 	now := s.Time
-	d.set(KindFinalizerStall, now, d.stall(s.Finalizers.Running, s.Finalizers.QueueLength, "finalizer"))
+	fin := d.stall(s.Finalizers.Running, s.Finalizers.QueueLength, "finalizer")
+	if fin == nil {
+		fin = d.parked(s.Finalizers)
+	}
+	d.set(KindFinalizerStall, now, fin)
 	d.set(KindCleanupStall, now, d.stall(s.Cleanups.Running, s.Cleanups.QueueLength, "cleanup"))
 	d.set(KindFinalizerBacklog, now, d.backlog(now, s.Finalizers.QueueLength))
 	out := make([]observe.Finding, 0, len(d.active))
@@ -148,6 +155,35 @@ func (d *Detector) stall(r *observe.Running, qlen *int64, what string) *observe.
 		sev = SeverityCritical
 	}
 	return &observe.Finding{Severity: sev, Summary: summary, Evidence: ev}
+}
+
+// parked: the finalizer goroutine has been parked waiting for work for
+// longer than the stall threshold while finalizers are queued and the queue
+// does not drain. The runtime wakes it whenever it queues one, so this means
+// it is not being scheduled.
+func (d *Detector) parked(f observe.Finalizers) *observe.Finding {
+	g, q := f.Goroutine, f.QueueLength
+	if f.Running != nil || g == nil || q == nil || *q <= 0 || g.WaitSeconds == nil {
+		d.parkedQueue = -1
+		return nil
+	}
+	if g.Status != "waiting" || g.WaitReason != "finalizer wait" ||
+		*g.WaitSeconds < d.cfg.StallThreshold.Seconds() {
+		d.parkedQueue = -1
+		return nil
+	}
+	// Only a queue that is not draining counts (seen at least twice, not shrinking).
+	prev := d.parkedQueue
+	d.parkedQueue = *q
+	if prev < 0 || *q < prev {
+		return nil
+	}
+	return &observe.Finding{
+		Severity: SeverityCritical,
+		Summary: fmt.Sprintf("finalizer goroutine has been parked for %s while %d finalizers are queued",
+			roundAge(time.Duration(*g.WaitSeconds*float64(time.Second))), *q),
+		Evidence: map[string]any{"queue_length": *q, "wait_seconds": *g.WaitSeconds, "goid": g.Goid},
+	}
 }
 
 func stateWord(s string) string {

@@ -98,3 +98,26 @@ func TestUnknownQueueNeverFires(t *testing.T) {
 		}
 	}
 }
+
+func TestParkedWithQueuedWork(t *testing.T) {
+	d := New(Config{})
+	wait := 5.0
+	mk := func(sec int, q int64, reason string) *observe.Sample {
+		s := sample(sec, q, nil)
+		s.Finalizers.Goroutine = &observe.GoroutineState{Goid: 5, Status: "waiting", WaitReason: reason, WaitSeconds: &wait}
+		return s
+	}
+	if fs := d.Update(mk(0, 300, "finalizer wait")); len(fs) != 0 {
+		t.Fatalf("fired on the first sample: %v", fs)
+	}
+	if fs := d.Update(mk(1, 300, "finalizer wait")); kinds(fs) != KindFinalizerStall {
+		t.Fatalf("parked with 300 queued: got %q", kinds(fs))
+	}
+	if fs := d.Update(mk(2, 0, "finalizer wait")); len(fs) != 0 {
+		t.Fatalf("empty queue: got %v", fs)
+	}
+	d.Update(mk(3, 300, "chan receive"))
+	if fs := d.Update(mk(4, 300, "chan receive")); len(fs) != 0 {
+		t.Fatalf("not in finalizer wait: got %v", fs)
+	}
+}

@@ -142,27 +142,30 @@ func describeGoroutine(r *Running, g *goruntime.Goroutine, runners []string) {
 		}
 		r.Stack = append(r.Stack, loc)
 	}
-	r.Function = calledBy(g.Stack, runners)
+	if f, ok := calledBy(g.Stack, runners); ok {
+		r.Function, r.File, r.Line = f.PrintName(), f.File, f.Line
+	}
 }
 
-// calledBy returns the function a runner called: the outermost frame above
-// the runner that is not in package runtime (the user's function, behind the
-// runtime's call adapters), else the frame right above the runner.
-func calledBy(stack []goruntime.Frame, runners []string) string {
+// calledBy returns the frame of the function a runner called: the
+// outermost frame above the runner that is not in package runtime (the
+// user's function, behind the runtime's call adapters), else the frame right
+// above the runner.
+func calledBy(stack []goruntime.Frame, runners []string) (goruntime.Frame, bool) {
 	for i, f := range stack {
 		if !isOneOf(f.Func, runners) {
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
 			if !strings.HasPrefix(stack[j].Func, "runtime.") {
-				return stack[j].PrintName()
+				return stack[j], true
 			}
 		}
 		if i > 0 {
-			return stack[i-1].PrintName()
+			return stack[i-1], true
 		}
 	}
-	return ""
+	return goruntime.Frame{}, false
 }
 
 func isOneOf(s string, set []string) bool {

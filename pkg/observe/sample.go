@@ -14,6 +14,13 @@ type Sample struct {
 	RSS        RSS        `json:"rss"`
 	Finalizers Finalizers `json:"finalizers"`
 	Cleanups   Cleanups   `json:"cleanups"`
+	// GC, Heap and Goroutines are nil when unknown (Unknown says why).
+	GC         *GC         `json:"gc"`
+	Heap       *Heap       `json:"heap"`
+	Goroutines *Goroutines `json:"goroutines"`
+	FDs        FDs         `json:"fds"`
+	// Alloc is set only with --alloc-probes.
+	Alloc *Alloc `json:"alloc,omitempty"`
 	// Findings are filled in by the detectors (pkg/detect).
 	Findings []Finding `json:"findings"`
 	// Unknown lists values that could not be determined, with the reason.
@@ -27,6 +34,87 @@ type RSS struct {
 	ShmemBytes uint64 `json:"shmem_bytes"`
 	HWMBytes   uint64 `json:"hwm_bytes"`
 	Threads    int    `json:"threads"`
+	// SlopeBytesPerHour is the least-squares growth of RSS over the
+	// detector's window, R2 its coefficient of determination; nil until
+	// enough samples.
+	SlopeBytesPerHour *float64 `json:"slope_bytes_per_hour"`
+	R2                *float64 `json:"r2,omitempty"`
+}
+
+// GC is the garbage collector's state, as the runtime counts it.
+type GC struct {
+	// CyclesTotal is memstats.numgc (absolute, as runtime.NumGC / MemStats.NumGC).
+	CyclesTotal uint64 `json:"cycles_total"`
+	// STWPauseSecondsTotal is memstats.pause_total_ns (MemStats.PauseTotalNs).
+	STWPauseSecondsTotal float64 `json:"stw_pause_seconds_total"`
+	// STWPauseP99Seconds is the 99th percentile of the last (up to 256) GC pauses.
+	STWPauseP99Seconds float64 `json:"stw_pause_p99_seconds"`
+	LastPauseSeconds   float64 `json:"last_pause_seconds"`
+	// CyclesSinceAttach and STWPausesSinceAttach come from the probes.
+	CyclesSinceAttach    uint64 `json:"cycles_since_attach"`
+	STWPausesSinceAttach uint64 `json:"stw_pauses_since_attach"`
+	// GCPercent is GOGC (-1: off).
+	GCPercent int64 `json:"gc_percent"`
+}
+
+// Heap is the Go heap, as the runtime counts it.
+type Heap struct {
+	InuseBytes       uint64 `json:"inuse_bytes"`        // MemStats.HeapInuse
+	LiveBytes        uint64 `json:"live_bytes"`         // marked at the last GC
+	GoalBytes        uint64 `json:"goal_bytes"`         // next GC target
+	MemoryLimitBytes int64  `json:"memory_limit_bytes"` // GOMEMLIMIT (math.MaxInt64: none)
+	TotalAllocBytes  uint64 `json:"total_alloc_bytes"`
+	TotalFreeBytes   uint64 `json:"total_free_bytes"`
+	// SlopeBytesPerHour is the least-squares growth of InuseBytes.
+	SlopeBytesPerHour *float64 `json:"slope_bytes_per_hour"`
+}
+
+// Goroutines is a census of the process's goroutines, read from memory.
+type Goroutines struct {
+	// Total counts live goroutines (NumGoroutine plus system goroutines);
+	// User excludes the runtime's system goroutines, as NumGoroutine does.
+	Total            int            `json:"total"`
+	User             int            `json:"user"`
+	ByStatus         map[string]int `json:"by_status"`
+	ByWaitReason     map[string]int `json:"by_wait_reason"`
+	TopCreationSites []SiteCount    `json:"top_creation_sites"`
+	// SlopePerHour is the least-squares growth of Total.
+	SlopePerHour *float64 `json:"slope_per_hour"`
+}
+
+// SiteCount is how many goroutines one go statement created.
+type SiteCount struct {
+	Function string `json:"function"` // the function containing the go statement
+	File     string `json:"file"`
+	Line     int    `json:"line"`
+	Count    int    `json:"count"`
+	// WaitReason is the most common wait reason among them.
+	WaitReason string `json:"wait_reason,omitempty"`
+}
+
+// FDs are the process's open file descriptors.
+type FDs struct {
+	Open         int      `json:"open"` // -1 when unreadable
+	SlopePerHour *float64 `json:"slope_per_hour"`
+}
+
+// Alloc is what the opt-in allocation probes saw since attach.
+type Alloc struct {
+	// Enabled lists the probes that are attached; Detached those the
+	// overhead governor removed, with why.
+	Enabled  []string          `json:"enabled"`
+	Detached map[string]string `json:"detached,omitempty"`
+	// OverheadRatio is the governor's estimate: hits × per-hit cost / wall time.
+	OverheadRatio float64     `json:"overhead_ratio"`
+	Hits          uint64      `json:"hits"`
+	TopSites      []AllocSite `json:"top_sites"`
+}
+
+// AllocSite is one allocating call stack.
+type AllocSite struct {
+	Stack []string `json:"stack"`
+	Hits  uint64   `json:"hits"`
+	Bytes uint64   `json:"bytes"`
 }
 
 // Finalizers describes the finalizer queue and goroutine.

@@ -91,8 +91,12 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, mono int64, now time
 	if g != nil {
 		describeGoroutine(r, g, []string{"runtime.runFinalizers", "runtime.runfinq"})
 	}
-	if c.Running != nil && c.Running.StartNs != 0 && int64(c.Running.StartNs) <= mono {
-		r.Seconds = time.Duration(mono - int64(c.Running.StartNs)).Seconds()
+	if c.Running != nil {
+		// Seen starting. Its start may be later than mono, which was read
+		// before the counters: then it has just started.
+		if start := int64(c.Running.StartNs); start != 0 && start <= mono {
+			r.Seconds = time.Duration(mono - start).Seconds()
+		}
 		if c.Running.PC != 0 {
 			if fr := s.bin.Frames(c.Running.PC-s.bias, false); len(fr) > 0 {
 				r.Function = fr[len(fr)-1].PrintName()

@@ -7,7 +7,7 @@ FUZZTIME ?= 10s
 # Packages with fuzz targets, as "package:FuzzName".
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -r grep -H '^func Fuzz' | sed -E 's|^(.*)/[^/]*_test.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
-.PHONY: help build generate check-generated test unit fuzz lint fmt demo bench clean
+.PHONY: help build generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -51,3 +51,6 @@ bench: build ## benchmarks: target throughput with and without memsight (writes 
 
 clean: ## remove build outputs
 	rm -rf bin
+
+update-offsets: ## regenerate pkg/goexe/layout_table.json from the DWARF of go1.20..go1.27 builds (fetches toolchains)
+	$(GO) run ./pkg/goexe/internal/layoutgen -out pkg/goexe/layout_table.json

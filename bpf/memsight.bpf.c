@@ -6,6 +6,7 @@
  */
 #include "finalizers.bpf.c"
 #include "gc.bpf.c"
+#include "alloc.bpf.c"
 
 /* Types pkg/probe needs that no program references: keep them in the BTF for bpf2go -type. */
 const enum event_kind *unused_event_kind __attribute__((unused));
@@ -13,6 +14,8 @@ const enum event_flag *unused_event_flag __attribute__((unused));
 const enum cleanup_mode *unused_cleanup_mode __attribute__((unused));
 const enum binconfig_flag *unused_binconfig_flag __attribute__((unused));
 const struct exit_event *unused_exit_event __attribute__((unused));
+const enum alloc_size_mode *unused_alloc_size_mode __attribute__((unused));
+const enum alloc_counter *unused_alloc_counter __attribute__((unused));
 
 /* bpf_probe_read_user and bpf_get_attach_cookie need a GPL-compatible license. */
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,9 @@ type attachOptions struct {
 	interval time.Duration
 	duration time.Duration
 	detect   detect.Config
+	// allocProbes is --alloc-probes: "" (off), "slow" or "all".
+	allocProbes    string
+	overheadBudget float64
 }
 
 func newAttachCmd(g *globalOptions) *cobra.Command {
@@ -44,6 +48,9 @@ Then it detaches everything.`,
 			if err := checkOutput(o.output); err != nil {
 				return err
 			}
+			if err := checkAllocFlags(o); err != nil {
+				return err
+			}
 			if o.interval < 10*time.Millisecond {
 				return usagef("--interval must be at least 10ms, got %v", o.interval)
 			}
@@ -57,7 +64,33 @@ Then it detaches everything.`,
 	f.DurationVar(&o.detect.StallThreshold, "stall-threshold", o.detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.Float64Var(&o.detect.BacklogAccel, "backlog-accel", o.detect.BacklogAccel, "finalizer_backlog: second difference of the queue length (finalizers/s²) that counts as accelerating")
 	f.DurationVar(&o.detect.BacklogWindow, "backlog-window", o.detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
+	f.DurationVar(&o.detect.GrowthWindow, "growth-window", o.detect.GrowthWindow, "growth slopes are least-squares fits over this window; growth findings need a whole window of samples")
+	f.Float64Var(&o.detect.GrowthMinR2, "growth-min-r2", o.detect.GrowthMinR2, "growth findings need a linear fit with at least this R²")
+	f.Var((*byteRate)(&o.detect.RSSGrowthThreshold), "rss-growth-threshold", "rss_growth: RSS growth per hour above which it fires")
+	f.Var((*byteRate)(&o.detect.HeapGrowthThreshold), "heap-growth-threshold", "heap_growth: heap in use growth per hour above which it fires")
+	f.Float64Var(&o.detect.GoroutineGrowthThreshold, "goroutine-growth-threshold", o.detect.GoroutineGrowthThreshold, "goroutine_growth: goroutines per hour above which it fires")
+	f.Float64Var(&o.detect.FDGrowthThreshold, "fd-growth-threshold", o.detect.FDGrowthThreshold, "fd_growth: open file descriptors per hour above which it fires")
+	f.Float64Var(&o.detect.GCPauseFactor, "gc-pause-factor", o.detect.GCPauseFactor, "gc_pause_regression: p99 GC pause over its baseline (median of the first samples) that fires")
+	f.DurationVar(&o.detect.GCPauseFloor, "gc-pause-floor", o.detect.GCPauseFloor, "gc_pause_regression: p99 GC pauses below this never fire")
+	f.StringVar(&o.allocProbes, "alloc-probes", "", "sample allocation stacks with uprobes on the allocator's slow paths (--alloc-probes); --alloc-probes=all adds the mallocgc family (every allocation, costly)")
+	f.Lookup("alloc-probes").NoOptDefVal = string(observe.AllocSlow)
+	f.Float64Var(&o.overheadBudget, "overhead-budget", observe.DefaultOverheadBudget, "share of one CPU the allocation probes may cost the target; the costliest are detached beyond it")
 	return cmd
+}
+
+// checkAllocFlags validates --alloc-probes and --overhead-budget.
+func checkAllocFlags(o *attachOptions) error {
+	switch o.allocProbes {
+	case "", "off":
+		o.allocProbes = string(observe.AllocOff)
+	case string(observe.AllocSlow), string(observe.AllocAll):
+	default:
+		return usagef("--alloc-probes must be slow or all, got %q", o.allocProbes)
+	}
+	if !(o.overheadBudget > 0) {
+		return usagef("--overhead-budget must be a positive share of one CPU (0.01 = 1 %%), got %v", o.overheadBudget)
+	}
+	return nil
 }
 
 func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) error {
@@ -83,6 +116,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	defer probes.Close()
 	sess, err := observe.Attach(observe.AttachConfig{
 		PID: pid, ProcRoot: g.procRoot, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
+		AllocProbes: observe.AllocMode(o.allocProbes), OverheadBudget: o.overheadBudget,
 	})
 	if err != nil {
 		return err
@@ -90,6 +124,9 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	defer sess.Close()
 	p, b := sess.Process(), sess.Binary()
 	fmt.Fprintf(cmd.ErrOrStderr(), "memsight: attached to pid %d (%s, %s): %d probes\n", pid, p.Comm, b.GoVersion, len(sess.Points()))
+	if ap := sess.AllocPoints(); len(ap) > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "memsight: %d allocation probes, overhead budget %g %% of one CPU\n", len(ap), o.overheadBudget*100)
+	}
 
 	det := detect.New(o.detect)
 	out := cmd.OutOrStdout()
@@ -111,6 +148,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 			return err
 		}
 		s.Findings = det.Update(s)
+		reportDetached(cmd.ErrOrStderr(), s, prev)
 		if err := emit(out, o.output, tty, s, prev); err != nil {
 			return err
 		}
@@ -145,4 +183,49 @@ func isTerminal(w io.Writer) bool {
 	}
 	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
 	return err == nil
+}
+
+// byteRate is a flag of bytes (per hour, by the flag's name): "10MiB",
+// "512KiB", "1GiB" or a plain number of bytes.
+type byteRate float64
+
+func (b *byteRate) String() string { return strings.ReplaceAll(humanBytes(uint64(*b)), " ", "") }
+
+func (b *byteRate) Type() string { return "bytes" }
+
+func (b *byteRate) Set(s string) error {
+	mult := 1.0
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(s, u.suffix) {
+			s, mult = strings.TrimSpace(strings.TrimSuffix(s, u.suffix)), u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v <= 0 {
+		return fmt.Errorf("want a positive size such as 10MiB, got %q", s)
+	}
+	*b = byteRate(v * mult)
+	return nil
+}
+
+// reportDetached says on w which allocation probes the overhead governor
+// detached since prev.
+func reportDetached(w io.Writer, s, prev *observe.Sample) {
+	if s.Alloc == nil {
+		return
+	}
+	var names []string
+	for name := range s.Alloc.Detached {
+		if prev == nil || prev.Alloc == nil || prev.Alloc.Detached[name] == "" {
+			names = append(names, name)
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		fmt.Fprintf(w, "memsight: detached %s: %s\n", name, s.Alloc.Detached[name])
+	}
 }

@@ -42,6 +42,9 @@ reads runtime state from the process's memory (read only).`,
 		newVersionCmd(version),
 		newPsCmd(g),
 		newAttachCmd(g),
+		newProfileCmd(g),
+		newGoroutinesCmd(g),
+		newAgentCmd(g),
 	)
 	return root
 }

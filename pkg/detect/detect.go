@@ -35,6 +35,34 @@ type Config struct {
 	// BacklogMinQueue: below this queue length nothing is a backlog (default
 	// 101, one finBlock: the runtime's own counting granularity).
 	BacklogMinQueue int64
+
+	// GrowthWindow: growth slopes are least-squares fits over the samples of
+	// this window; they appear on samples, and growth findings may fire, once
+	// the samples span half of it (default 10m).
+	GrowthWindow time.Duration
+	// GrowthMinR2: a growth finding needs a fit with R² at least this (default 0.8).
+	GrowthMinR2 float64
+	// RSSGrowthThreshold and HeapGrowthThreshold, in bytes per hour:
+	// rss_growth and heap_growth fire above them (default 10 MiB/h each).
+	RSSGrowthThreshold  float64
+	HeapGrowthThreshold float64
+	// GoroutineGrowthThreshold and FDGrowthThreshold, per hour:
+	// goroutine_growth and fd_growth fire above them (default 200/h, 100/h).
+	GoroutineGrowthThreshold float64
+	FDGrowthThreshold        float64
+	// GrowthMinBytes and GrowthMinCount: a growth finding also needs the
+	// fitted rise over the window to reach this many bytes (RSS, heap;
+	// default 1 MiB) or goroutines/fds (default 10), so short windows do
+	// not turn noise into a rate.
+	GrowthMinBytes uint64
+	GrowthMinCount int
+	// GCPauseFactor: gc_pause_regression fires when the p99 GC pause is this
+	// many times its baseline (default 3), and at least GCPauseFloor (default
+	// 1ms). The baseline is the median p99 of the first
+	// GCPauseBaselineSamples samples with a GC cycle (default 10).
+	GCPauseFactor          float64
+	GCPauseFloor           time.Duration
+	GCPauseBaselineSamples int
 }
 
 // Defaults returns the default configuration.
@@ -45,6 +73,18 @@ func Defaults() Config {
 		BacklogAccelSamples: 3,
 		BacklogWindow:       30 * time.Second,
 		BacklogMinQueue:     101,
+
+		GrowthWindow:             10 * time.Minute,
+		GrowthMinR2:              0.8,
+		RSSGrowthThreshold:       10 << 20,
+		HeapGrowthThreshold:      10 << 20,
+		GoroutineGrowthThreshold: 200,
+		FDGrowthThreshold:        100,
+		GrowthMinBytes:           1 << 20,
+		GrowthMinCount:           10,
+		GCPauseFactor:            3,
+		GCPauseFloor:             time.Millisecond,
+		GCPauseBaselineSamples:   10,
 	}
 }
 
@@ -65,6 +105,7 @@ func (c Config) withDefaults() Config {
 	if c.BacklogMinQueue <= 0 {
 		c.BacklogMinQueue = d.BacklogMinQueue
 	}
+	c.growthDefaults(d)
 	return c
 }
 
@@ -77,6 +118,7 @@ type Detector struct {
 	// parkedQueue is the queue length when the finalizer goroutine was last
 	// seen parked with work queued, -1 otherwise.
 	parkedQueue int64
+	grow        growthState // growth series and the GC pause baseline
 }
 
 type point struct {
@@ -89,7 +131,10 @@ func New(cfg Config) *Detector {
 	return &Detector{cfg: cfg.withDefaults(), active: map[string]*observe.Finding{}, parkedQueue: -1}
 }
 
-// Update feeds one sample and returns the findings active after it, sorted by kind.
+// Update feeds one sample and returns the findings active after it, sorted
+// by kind. It also fills the sample's growth slopes (RSS.SlopeBytesPerHour
+// and R2, Heap.SlopeBytesPerHour, Goroutines.SlopePerHour,
+// FDs.SlopePerHour) once the growth window is half full.
 func (d *Detector) Update(s *observe.Sample) []observe.Finding {
 	now := s.Time
 	fin := d.stall(s.Finalizers.Running, s.Finalizers.QueueLength, "finalizer")
@@ -99,6 +144,7 @@ func (d *Detector) Update(s *observe.Sample) []observe.Finding {
 	d.set(KindFinalizerStall, now, fin)
 	d.set(KindCleanupStall, now, d.stall(s.Cleanups.Running, s.Cleanups.QueueLength, "cleanup"))
 	d.set(KindFinalizerBacklog, now, d.backlog(now, s.Finalizers.QueueLength))
+	d.growth(s) // also sets the slopes on s
 	out := make([]observe.Finding, 0, len(d.active))
 	for _, f := range d.active {
 		out = append(out, *f)

@@ -37,10 +37,18 @@ func layoutSpec() []layoutStruct {
 		{"runtime.gcControllerState", []string{"runtime.gcControllerState"}, []string{
 			"gcPercent", "memoryLimit", "heapMinimum", "lastHeapGoal", "heapLive",
 			"heapMarked", "heapInUse", "totalAlloc", "totalFree",
+			"gcPercentHeapGoal", "sweepDistMinTrigger", "triggered", "heapFree", "mappedReady",
 		}},
 		{"runtime.mstats", []string{"runtime.mstats"}, []string{
 			"heapStats", "pause_total_ns", "pause_ns", "numgc", "numforcedgc", "last_gc_nanotime", "last_gc_unix",
 		}},
+		// The heap profile (pkg/heapprof): a bucket header is followed by
+		// nstk stack words, then a memRecord. memRecordCycle lost
+		// alloc_bytes and free_bytes in 1.27 (bytes = count * bucket.size).
+		{"runtime.bucket", []string{"runtime.bucket"}, []string{"next", "allnext", "typ", "hash", "size", "nstk"}},
+		{"runtime.memRecord", []string{"runtime.memRecord"}, []string{"active", "future"}},
+		{"runtime.memRecordCycle", []string{"runtime.memRecordCycle"}, []string{"allocs", "frees", "alloc_bytes", "free_bytes"}},
+		{"runtime.mProfCycleHolder", []string{"runtime.mProfCycleHolder"}, []string{"value"}},
 	}
 }
 

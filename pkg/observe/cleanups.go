@@ -51,10 +51,10 @@ func (s *Session) cleanups(out *Sample, c probe.Counters, mono int64, now time.T
 		if r.Function == "" {
 			continue // between cleanups, in the runner itself
 		}
-		age, atLeast := -1.0, true
+		age, source := -1.0, ""
 		for _, run := range runs {
 			if run.Goid != 0 && full.Goid.Known && run.Goid == full.Goid.V && int64(run.StartNs) <= mono {
-				age, atLeast = time.Duration(mono-int64(run.StartNs)).Seconds(), false
+				age, source = time.Duration(mono-int64(run.StartNs)).Seconds(), "probe"
 			}
 		}
 		if age < 0 {
@@ -64,7 +64,8 @@ func (s *Session) cleanups(out *Sample, c probe.Counters, mono int64, now time.T
 			// Other cleanup goroutines may have run cleanups since, so
 			// with probe hits, only a goroutine blocked since before
 			// attach (runtime's waitsince) is known to be the same call.
-			age = s.preAttachAge(full, r.State, mono, now)
+			s.preAttachAge(r, "cleanup", full, mono, now)
+			age, source = r.Seconds, r.AgeSource
 			if c.CleanupsStarted != 0 || c.CleanupsFinished != 0 {
 				d, ok := full.Blocked(mono)
 				if !ok || r.State != "blocked" || d < now.Sub(s.started) {
@@ -72,7 +73,7 @@ func (s *Session) cleanups(out *Sample, c probe.Counters, mono int64, now time.T
 				}
 			}
 		}
-		r.Seconds, r.AtLeast = age, atLeast
+		r.Seconds, r.AgeSource, r.AtLeast = age, source, source == "attach"
 		if best == nil || r.Seconds > best.Seconds {
 			best = r
 		}

@@ -145,10 +145,16 @@ type Running struct {
 	Function string `json:"function"`
 	File     string `json:"file,omitempty"`
 	Line     int    `json:"line,omitempty"`
-	// Seconds it has been running. AtLeast is set when the start was not
-	// observed (memsight attached later) and Seconds is a lower bound.
-	Seconds float64 `json:"seconds"`
-	AtLeast bool    `json:"at_least,omitempty"`
+	// Seconds it has been running. AgeSource says how it is known:
+	// "probe" (its start was probed: exact), "waitsince" (it was running
+	// before attach and its goroutine is blocked: the runtime's own wait
+	// time, as its tracebacks print it — the end of the GC cycle before the
+	// one that first saw it blocked, so it may overstate by up to one GC
+	// interval), or "attach" (running since before attach: Seconds is the
+	// time since attach, a lower bound, and AtLeast is set).
+	Seconds   float64 `json:"seconds"`
+	AgeSource string  `json:"age_source"`
+	AtLeast   bool    `json:"at_least,omitempty"`
 	// State is "blocked" (parked, with WaitReason) or "running" (on a CPU).
 	State      string `json:"state,omitempty"`
 	WaitReason string `json:"wait_reason,omitempty"`

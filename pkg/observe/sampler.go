@@ -46,6 +46,9 @@ func (s *Session) Sample() (*Sample, error) {
 
 	s.finalizers(out, c, mono, now)
 	s.cleanups(out, c, mono, now)
+	s.sampleAlloc(out, now)
+	s.memory(out, c, m)
+	s.goroutines(out)
 	if len(out.Unknown) == 0 {
 		out.Unknown = nil
 	}
@@ -102,26 +105,14 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, mono int64, now time
 				r.Function = fr[len(fr)-1].PrintName()
 			}
 		}
+		r.AgeSource = "probe"
 	} else {
-		r.Seconds, r.AtLeast = s.preAttachAge(g, r.State, mono, now), true
+		s.preAttachAge(r, "fin", g, mono, now)
 	}
 	if r.Function == "" {
 		r.Function = "unknown"
 	}
 	out.Finalizers.Running = r
-}
-
-// preAttachAge is a lower bound of the age of a finalizer or cleanup that
-// was already running when memsight attached: the time since attach, or
-// since the runtime recorded its goroutine blocking, whichever is longer.
-func (s *Session) preAttachAge(g *goruntime.Goroutine, state string, mono int64, now time.Time) float64 {
-	age := now.Sub(s.started).Seconds()
-	if g != nil && state == "blocked" {
-		if d, ok := g.Blocked(mono); ok {
-			age = max(age, d.Seconds())
-		}
-	}
-	return age
 }
 
 // describeGoroutine fills the state, stack and function of a goroutine that

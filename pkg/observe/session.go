@@ -27,6 +27,11 @@ type AttachConfig struct {
 	Procs    *process.Reader
 	Cache    *goexe.Cache
 	Probes   *probe.Probes
+	// AllocProbes turns on the opt-in allocation probes (default AllocOff).
+	AllocProbes AllocMode
+	// OverheadBudget is the share of one CPU the allocation probes may cost
+	// before the governor detaches them (0: DefaultOverheadBudget).
+	OverheadBudget float64
 }
 
 // Session observes one process: probes attached with a PID filter and
@@ -40,6 +45,7 @@ type Session struct {
 	mem     *procmem.Process
 	rt      *goruntime.Runtime
 	att     *probe.Attachment
+	alloc   *allocState // nil without AttachConfig.AllocProbes
 	started time.Time
 	// firstSeen remembers when a running finalizer or cleanup (keyed by
 	// goroutine and function) was first seen, for ages that neither the
@@ -102,6 +108,9 @@ func Attach(cfg AttachConfig) (_ *Session, err error) {
 	for name, why := range s.att.Skipped() {
 		s.log.Info("probe not attached", "point", name, "reason", why)
 	}
+	if err = s.attachAlloc(); err != nil {
+		return nil, err
+	}
 	s.started = time.Now()
 	return s, nil
 }
@@ -148,6 +157,10 @@ func (s *Session) Points() []string { return s.att.Points() }
 // Close detaches the probes and closes the memory reader. Idempotent.
 func (s *Session) Close() error {
 	var errs []error
+	if s.alloc != nil {
+		errs = append(errs, s.alloc.close())
+		s.alloc = nil
+	}
 	if s.att != nil {
 		errs = append(errs, s.att.Close())
 		s.att = nil

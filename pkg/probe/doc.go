@@ -31,6 +31,13 @@
 // per finalizer or cleanup start and end, and per stop-the-world pause) go
 // through a 1 MiB ring buffer that Run polls; nothing is per allocation.
 //
+// Allocation probes are separate and opt-in (AttachAlloc): entry probes on
+// the allocator's slow paths and, on request, on the mallocgc family, for one
+// process. Each hit walks the user stack by frame pointers in BPF and adds
+// its byte count to that stack's entry in a hash map (AllocAttachment.Sites);
+// hits per probe (AllocAttachment.Hits), TrapCost and the program's run time
+// let a caller estimate their overhead and Detach the costly ones.
+//
 // # Regenerating the BPF object
 //
 // The generated memsight_{x86,arm64}_bpfel.{go,o} files are committed, so

@@ -13,6 +13,46 @@ import (
 	"github.com/cilium/ebpf"
 )
 
+type memsightAllocCall struct {
+	_      structs.HostLayout
+	Tid    uint32
+	Pad    uint32
+	Ret    uint64
+	FuncLo uint64
+	FuncHi uint64
+}
+
+type memsightAllocCounter uint32
+
+const (
+	memsightAllocCounterALLOC_CNT_NESTED     memsightAllocCounter = 0
+	memsightAllocCounterALLOC_CNT_STACK_ERR  memsightAllocCounter = 1
+	memsightAllocCounterALLOC_CNT_SITES_FULL memsightAllocCounter = 2
+	memsightAllocCounterALLOC_CNT_MAX        memsightAllocCounter = 3
+)
+
+type memsightAllocSite struct {
+	_    structs.HostLayout
+	Tgid uint32
+	Pad  uint32
+	Pcs  [32]uint64
+}
+
+type memsightAllocSizeMode uint32
+
+const (
+	memsightAllocSizeModeALLOC_SIZE_ARG1       memsightAllocSizeMode = 0
+	memsightAllocSizeModeALLOC_SIZE_ARG2       memsightAllocSizeMode = 1
+	memsightAllocSizeModeALLOC_SIZE_PAGES_ARG2 memsightAllocSizeMode = 2
+	memsightAllocSizeModeALLOC_SIZE_SPAN_ARG2  memsightAllocSizeMode = 3
+)
+
+type memsightAllocStat struct {
+	_     structs.HostLayout
+	Hits  uint64
+	Bytes uint64
+}
+
 type memsightBinconfig struct {
 	_           structs.HostLayout
 	GoidOff     int64
@@ -143,6 +183,11 @@ type memsightStwStop struct {
 //
 // Used for safe lookups in a Collection or CollectionSpec.
 const (
+	memsightMapAllocCounters       = "alloc_counters"
+	memsightMapAllocHits           = "alloc_hits"
+	memsightMapAllocLast           = "alloc_last"
+	memsightMapAllocSites          = "alloc_sites"
+	memsightMapAllocSpanBytes      = "alloc_span_bytes"
 	memsightMapBinconfigs          = "binconfigs"
 	memsightMapCleanupRuns         = "cleanup_runs"
 	memsightMapDrops               = "drops"
@@ -151,6 +196,7 @@ const (
 	memsightMapProcs               = "procs"
 	memsightMapStwStops            = "stw_stops"
 	memsightMapWatched             = "watched"
+	memsightProgAllocProbe         = "alloc_probe"
 	memsightProgCleanupEnd         = "cleanup_end"
 	memsightProgCleanupEnqueue     = "cleanup_enqueue"
 	memsightProgCleanupStart       = "cleanup_start"
@@ -162,6 +208,8 @@ const (
 	memsightProgSetfinalizer       = "setfinalizer"
 	memsightProgStwStart           = "stw_start"
 	memsightProgStwStop            = "stw_stop"
+	memsightVarUnusedAllocCounter  = "unused_alloc_counter"
+	memsightVarUnusedAllocSizeMode = "unused_alloc_size_mode"
 	memsightVarUnusedBinconfigFlag = "unused_binconfig_flag"
 	memsightVarUnusedCleanupMode   = "unused_cleanup_mode"
 	memsightVarUnusedEventFlag     = "unused_event_flag"
@@ -211,6 +259,7 @@ type memsightSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type memsightProgramSpecs struct {
+	AllocProbe     *ebpf.ProgramSpec `ebpf:"alloc_probe"`
 	CleanupEnd     *ebpf.ProgramSpec `ebpf:"cleanup_end"`
 	CleanupEnqueue *ebpf.ProgramSpec `ebpf:"cleanup_enqueue"`
 	CleanupStart   *ebpf.ProgramSpec `ebpf:"cleanup_start"`
@@ -228,20 +277,27 @@ type memsightProgramSpecs struct {
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type memsightMapSpecs struct {
-	Binconfigs  *ebpf.MapSpec `ebpf:"binconfigs"`
-	CleanupRuns *ebpf.MapSpec `ebpf:"cleanup_runs"`
-	Drops       *ebpf.MapSpec `ebpf:"drops"`
-	EntryLast   *ebpf.MapSpec `ebpf:"entry_last"`
-	Events      *ebpf.MapSpec `ebpf:"events"`
-	Procs       *ebpf.MapSpec `ebpf:"procs"`
-	StwStops    *ebpf.MapSpec `ebpf:"stw_stops"`
-	Watched     *ebpf.MapSpec `ebpf:"watched"`
+	AllocCounters  *ebpf.MapSpec `ebpf:"alloc_counters"`
+	AllocHits      *ebpf.MapSpec `ebpf:"alloc_hits"`
+	AllocLast      *ebpf.MapSpec `ebpf:"alloc_last"`
+	AllocSites     *ebpf.MapSpec `ebpf:"alloc_sites"`
+	AllocSpanBytes *ebpf.MapSpec `ebpf:"alloc_span_bytes"`
+	Binconfigs     *ebpf.MapSpec `ebpf:"binconfigs"`
+	CleanupRuns    *ebpf.MapSpec `ebpf:"cleanup_runs"`
+	Drops          *ebpf.MapSpec `ebpf:"drops"`
+	EntryLast      *ebpf.MapSpec `ebpf:"entry_last"`
+	Events         *ebpf.MapSpec `ebpf:"events"`
+	Procs          *ebpf.MapSpec `ebpf:"procs"`
+	StwStops       *ebpf.MapSpec `ebpf:"stw_stops"`
+	Watched        *ebpf.MapSpec `ebpf:"watched"`
 }
 
 // memsightVariableSpecs contains global variables before they are loaded into the kernel.
 //
 // It can be passed ebpf.CollectionSpec.Assign.
 type memsightVariableSpecs struct {
+	UnusedAllocCounter  *ebpf.VariableSpec `ebpf:"unused_alloc_counter"`
+	UnusedAllocSizeMode *ebpf.VariableSpec `ebpf:"unused_alloc_size_mode"`
 	UnusedBinconfigFlag *ebpf.VariableSpec `ebpf:"unused_binconfig_flag"`
 	UnusedCleanupMode   *ebpf.VariableSpec `ebpf:"unused_cleanup_mode"`
 	UnusedEventFlag     *ebpf.VariableSpec `ebpf:"unused_event_flag"`
@@ -269,18 +325,28 @@ func (o *memsightObjects) Close() error {
 //
 // It can be passed to loadMemsightObjects or ebpf.CollectionSpec.LoadAndAssign.
 type memsightMaps struct {
-	Binconfigs  *ebpf.Map `ebpf:"binconfigs"`
-	CleanupRuns *ebpf.Map `ebpf:"cleanup_runs"`
-	Drops       *ebpf.Map `ebpf:"drops"`
-	EntryLast   *ebpf.Map `ebpf:"entry_last"`
-	Events      *ebpf.Map `ebpf:"events"`
-	Procs       *ebpf.Map `ebpf:"procs"`
-	StwStops    *ebpf.Map `ebpf:"stw_stops"`
-	Watched     *ebpf.Map `ebpf:"watched"`
+	AllocCounters  *ebpf.Map `ebpf:"alloc_counters"`
+	AllocHits      *ebpf.Map `ebpf:"alloc_hits"`
+	AllocLast      *ebpf.Map `ebpf:"alloc_last"`
+	AllocSites     *ebpf.Map `ebpf:"alloc_sites"`
+	AllocSpanBytes *ebpf.Map `ebpf:"alloc_span_bytes"`
+	Binconfigs     *ebpf.Map `ebpf:"binconfigs"`
+	CleanupRuns    *ebpf.Map `ebpf:"cleanup_runs"`
+	Drops          *ebpf.Map `ebpf:"drops"`
+	EntryLast      *ebpf.Map `ebpf:"entry_last"`
+	Events         *ebpf.Map `ebpf:"events"`
+	Procs          *ebpf.Map `ebpf:"procs"`
+	StwStops       *ebpf.Map `ebpf:"stw_stops"`
+	Watched        *ebpf.Map `ebpf:"watched"`
 }
 
 func (m *memsightMaps) Close() error {
 	return _MemsightClose(
+		m.AllocCounters,
+		m.AllocHits,
+		m.AllocLast,
+		m.AllocSites,
+		m.AllocSpanBytes,
 		m.Binconfigs,
 		m.CleanupRuns,
 		m.Drops,
@@ -296,6 +362,8 @@ func (m *memsightMaps) Close() error {
 //
 // It can be passed to loadMemsightObjects or ebpf.CollectionSpec.LoadAndAssign.
 type memsightVariables struct {
+	UnusedAllocCounter  *ebpf.Variable `ebpf:"unused_alloc_counter"`
+	UnusedAllocSizeMode *ebpf.Variable `ebpf:"unused_alloc_size_mode"`
 	UnusedBinconfigFlag *ebpf.Variable `ebpf:"unused_binconfig_flag"`
 	UnusedCleanupMode   *ebpf.Variable `ebpf:"unused_cleanup_mode"`
 	UnusedEventFlag     *ebpf.Variable `ebpf:"unused_event_flag"`
@@ -307,6 +375,7 @@ type memsightVariables struct {
 //
 // It can be passed to loadMemsightObjects or ebpf.CollectionSpec.LoadAndAssign.
 type memsightPrograms struct {
+	AllocProbe     *ebpf.Program `ebpf:"alloc_probe"`
 	CleanupEnd     *ebpf.Program `ebpf:"cleanup_end"`
 	CleanupEnqueue *ebpf.Program `ebpf:"cleanup_enqueue"`
 	CleanupStart   *ebpf.Program `ebpf:"cleanup_start"`
@@ -322,6 +391,7 @@ type memsightPrograms struct {
 
 func (p *memsightPrograms) Close() error {
 	return _MemsightClose(
+		p.AllocProbe,
 		p.CleanupEnd,
 		p.CleanupEnqueue,
 		p.CleanupStart,

@@ -49,6 +49,8 @@ type Probes struct {
 	mu          sync.Mutex
 	configs     []bool // binconfigs slots in use; slot 0 stays unused
 	attachments map[*Attachment]struct{}
+	allocSlots  []bool // alloc_hits slots in use (see AttachAlloc)
+	allocs      map[*AllocAttachment]struct{}
 	reader      *ringbuf.Reader // the running Run's reader
 	closed      bool
 
@@ -67,6 +69,8 @@ func New(cfg Config) (*Probes, error) {
 		log:         log.With("component", "probe"),
 		configs:     make([]bool, maxBinconfigs),
 		attachments: make(map[*Attachment]struct{}),
+		allocSlots:  make([]bool, maxAllocSlots),
+		allocs:      make(map[*AllocAttachment]struct{}),
 		poll:        cfg.EventPoll,
 	}
 	if p.poll <= 0 {
@@ -150,9 +154,16 @@ func (p *Probes) Close() error {
 			atts = append(atts, a)
 		}
 		rd := p.reader
+		allocs := make([]*AllocAttachment, 0, len(p.allocs))
+		for a := range p.allocs {
+			allocs = append(allocs, a)
+		}
 		p.mu.Unlock()
 
 		var errs []error
+		for _, a := range allocs {
+			errs = append(errs, a.Close())
+		}
 		for _, a := range atts {
 			errs = append(errs, a.Close())
 		}
@@ -207,6 +218,7 @@ func (p *Probes) programs() map[string]*ebpf.Program {
 		memsightProgStwStop:        o.StwStop,
 		memsightProgStwStart:       o.StwStart,
 		memsightProgProcessExit:    o.ProcessExit,
+		memsightProgAllocProbe:     o.AllocProbe,
 	}
 }
 

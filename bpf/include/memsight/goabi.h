@@ -34,6 +34,7 @@ typedef struct pt_regs go_regs;
 #define GO_G(r) ((r)->r14)
 #define GO_SP(r) ((r)->rsp)
 #define GO_IP(r) ((r)->rip) /* the probed instruction */
+#define GO_FP(r) ((r)->rbp)  /* frame pointer: [FP] = caller's FP, [FP+8] = return address */
 
 #elif defined(__TARGET_ARCH_arm64)
 
@@ -53,6 +54,8 @@ typedef struct user_pt_regs go_regs;
 #define GO_G(r) ((r)->regs[28])
 #define GO_SP(r) ((r)->sp)
 #define GO_IP(r) ((r)->pc)
+#define GO_FP(r) ((r)->regs[29]) /* frame pointer, laid out as on amd64 */
+#define GO_LR(r) ((r)->regs[30]) /* link register */
 
 #else
 #error "memsight: unsupported target architecture (bpf2go -target amd64 or arm64)"

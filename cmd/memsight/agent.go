@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/export/api"
+	"github.com/memsight/memsight/pkg/export/prom"
+	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/probe"
+	"github.com/memsight/memsight/pkg/process"
+)
+
+// agentCacheSize is how many inspected executables (Go or not) the agent
+// keeps. A Go binary costs about its file size in memory while cached or
+// watched; failures (non-Go files) cost a few bytes.
+const agentCacheSize = 64
+
+type agentOptions struct {
+	listen      string
+	excludeComm string
+	includeComm string
+	cfg         agent.Config
+}
+
+func newAgentCmd(g *globalOptions) *cobra.Command {
+	o := &agentOptions{cfg: agent.Config{Detect: detect.Defaults()}}
+	cmd := &cobra.Command{
+		Use:   "agent",
+		Short: "Watch every Go process of the machine; serve Prometheus metrics and a JSON API",
+		Long: `agent attaches to every Go process of the machine (one set of probes per
+executable, shared by its processes), samples each every --interval, runs the
+detectors, and serves /metrics (Prometheus), /api/v1/processes,
+/api/v1/processes/{pid}, /api/v1/findings, /healthz and /readyz on --listen.
+New processes are attached within about --rescan-interval; SIGTERM or Ctrl-C
+detaches everything and exits.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			for _, r := range []struct {
+				flag, expr string
+				dst        **regexp.Regexp
+			}{{"exclude-comm", o.excludeComm, &o.cfg.ExcludeComm}, {"include-comm", o.includeComm, &o.cfg.IncludeComm}} {
+				if r.expr == "" {
+					continue
+				}
+				re, err := regexp.Compile(r.expr)
+				if err != nil {
+					return usagef("--%s: %v", r.flag, err)
+				}
+				*r.dst = re
+			}
+			if o.cfg.Interval < 10*time.Millisecond || o.cfg.Rescan < 10*time.Millisecond {
+				return usagef("--interval and --rescan-interval must be at least 10ms")
+			}
+			if o.cfg.MaxProcesses <= 0 || o.cfg.MinProcessAge < 0 {
+				return usagef("--max-processes must be positive and --min-process-age not negative")
+			}
+			return runAgent(cmd.Context(), g, o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.listen, "listen", ":9464", "address of the HTTP server (/metrics, /api/v1/..., /healthz, /readyz)")
+	f.DurationVar(&o.cfg.Interval, "interval", agent.DefaultInterval, "time between two samples of a process")
+	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes")
+	f.DurationVar(&o.cfg.Reconcile, "reconcile-interval", agent.DefaultReconcile, "how often every process is checked again (late execs, failed attaches)")
+	f.DurationVar(&o.cfg.MinProcessAge, "min-process-age", 0, "attach only to processes at least this old")
+	f.StringVar(&o.excludeComm, "exclude-comm", "", "never attach to processes whose comm matches this regular expression")
+	f.StringVar(&o.includeComm, "include-comm", "", "attach only to processes whose comm matches this regular expression")
+	f.IntVar(&o.cfg.MaxProcesses, "max-processes", agent.DefaultMaxProcesses, "watch at most this many processes at once")
+	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
+	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
+	return cmd
+}
+
+// agentFindingKinds lists the detectors' finding kinds, exported as
+// memsight_finding_active 0 or 1 for every process.
+func agentFindingKinds() []string {
+	return []string{
+		detect.KindFinalizerStall, detect.KindFinalizerBacklog, detect.KindCleanupStall,
+		detect.KindRSSGrowth, detect.KindHeapGrowth, detect.KindGoroutineGrowth, detect.KindFDGrowth,
+		detect.KindGCPauseRegression,
+	}
+}
+
+func runAgent(ctx context.Context, g *globalOptions, o *agentOptions) error {
+	log := g.logger()
+	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
+		return fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): memsight needs CONFIG_UPROBE_EVENTS")
+	}
+	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	if err != nil {
+		return err
+	}
+	probes, err := probe.New(probe.Config{Logger: log})
+	if err != nil {
+		if missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE"); errors.Is(err, probe.ErrPermission) && len(missing) > 0 {
+			return fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
+		}
+		return fmt.Errorf("loading BPF: %w", err)
+	}
+	defer probes.Close()
+	cache := goexe.NewCache(agentCacheSize)
+	defer cache.Close()
+	cfg := o.cfg
+	cfg.ProcRoot, cfg.Logger, cfg.Procs, cfg.Cache, cfg.Probes = g.procRoot, log, procs, cache, probes
+	ag, err := agent.New(cfg)
+	if err != nil {
+		return err
+	}
+	exp, err := prom.New(prom.Config{Source: ag, FindingKinds: agentFindingKinds(), Logger: log})
+	if err != nil {
+		return err
+	}
+	apiHandler, err := api.New(api.Config{Source: ag, Logger: log})
+	if err != nil {
+		return err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", exp.Handler())
+	mux.Handle("/", apiHandler)
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return fmt.Errorf("listening on --listen %s: %w", o.listen, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	log.Info("memsight agent listening", "address", ln.Addr().String(), "attach_mode", probes.AttachMode())
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srvErr := make(chan error, 1)
+	go func() {
+		srvErr <- srv.Serve(ln)
+		cancel()
+	}()
+	runErr := ag.Run(ctx) // returns when ctx is done, after detaching everything
+	select {
+	case err := <-srvErr: // the server failed first
+		if !errors.Is(err, http.ErrServerClosed) {
+			runErr = errors.Join(runErr, fmt.Errorf("serving HTTP: %w", err))
+		}
+	default:
+		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = srv.Shutdown(sctx)
+		scancel()
+	}
+	return runErr
+}

@@ -1,0 +1,100 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"regexp"
+	"time"
+
+	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/probe"
+	"github.com/memsight/memsight/pkg/process"
+)
+
+// Defaults of Config.
+const (
+	DefaultInterval     = time.Second
+	DefaultRescan       = 250 * time.Millisecond
+	DefaultReconcile    = 30 * time.Second
+	DefaultMaxProcesses = 256
+	DefaultExecWindow   = 5 * time.Second
+	defaultInspectors   = 4
+	maxRetryBackoff     = 10 * time.Minute
+	shutdownWait        = 10 * time.Second
+)
+
+// Config configures an Agent. Procs, Cache and Probes are required; zero
+// values of the rest take the defaults.
+type Config struct {
+	ProcRoot string // procfs mount point; default /proc
+	Logger   *slog.Logger
+	Procs    *process.Reader
+	// Cache inspects executables once per (device, inode, build ID). Size it
+	// for the distinct executables of the machine, Go or not (failures are
+	// cached too).
+	Cache  *goexe.Cache
+	Probes *probe.Probes
+	// Detect configures each process's detectors.
+	Detect detect.Config
+	// Interval is the time between two samples of one process.
+	Interval time.Duration
+	// Rescan is how often /proc is listed for new and vanished PIDs.
+	Rescan time.Duration
+	// Reconcile is how often every known process is checked again: an exec
+	// after ExecWindow, failed attaches (with backoff).
+	Reconcile time.Duration
+	// ExecWindow: a process that is not (yet) a Go process is re-inspected at
+	// every rescan while younger than this, so that a fork followed by an
+	// exec is seen within one rescan.
+	ExecWindow time.Duration
+	// MinProcessAge: processes younger than this are not attached yet.
+	MinProcessAge time.Duration
+	// IncludeComm, when set, limits the agent to processes whose comm
+	// matches; ExcludeComm: processes whose comm matches are never attached.
+	IncludeComm, ExcludeComm *regexp.Regexp
+	// MaxProcesses caps the processes watched at once; the others wait,
+	// are logged and counted (Stats.Skipped["max_processes"]).
+	MaxProcesses int
+	// Self is memsight's own PID (default os.Getpid()); it and every process
+	// running memsight's executable are never attached.
+	Self int
+	// Inspectors is how many processes are inspected and attached at once.
+	Inspectors int
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.Procs == nil || c.Cache == nil || c.Probes == nil {
+		return c, errors.New("agent: Procs, Cache and Probes are required")
+	}
+	if c.ProcRoot == "" {
+		c.ProcRoot = "/proc"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Interval, DefaultInterval)
+	def(&c.Rescan, DefaultRescan)
+	def(&c.Reconcile, DefaultReconcile)
+	def(&c.ExecWindow, DefaultExecWindow)
+	if c.MinProcessAge < 0 {
+		return c, fmt.Errorf("agent: negative minimum process age %v", c.MinProcessAge)
+	}
+	if c.MaxProcesses <= 0 {
+		c.MaxProcesses = DefaultMaxProcesses
+	}
+	if c.Self <= 0 {
+		c.Self = os.Getpid()
+	}
+	if c.Inspectors <= 0 {
+		c.Inspectors = defaultInspectors
+	}
+	return c, nil
+}

@@ -1,0 +1,153 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/process"
+)
+
+// Attach error reasons (Stats.AttachErrors).
+const (
+	ReasonPermission  = "permission"  // executable, memory or BPF access denied
+	ReasonUnsupported = "unsupported" // a Go executable memsight cannot probe
+	ReasonProbe       = "probe"       // attaching the probes failed
+	ReasonRuntime     = "runtime"     // the process's runtime or memory could not be read
+	ReasonPanic       = "panic"       // a bug: inspecting or sampling panicked
+)
+
+// inspect decides what to do with one PID: ignore it, wait, or attach. It
+// never fails: whatever goes wrong is recorded on the PID's entry.
+func (a *Agent) inspect(ctx context.Context, pid int) {
+	start := time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			a.log.Error("inspecting process panicked", "pid", pid, "panic", r)
+			a.countError(ReasonPanic)
+			a.finish(pid, func(e *entry, now time.Time) { a.fail(e, ReasonPanic, fmt.Sprint(r), now, false) })
+		}
+	}()
+	st, info, bin, ok := a.classify(pid)
+	if !ok {
+		a.finish(pid, func(e *entry, _ time.Time) { delete(a.procs, pid) })
+		return
+	}
+	if st != stInspecting {
+		a.finish(pid, func(e *entry, now time.Time) {
+			e.exe = info.exe
+			if st == stFailed || st == stUnsupported {
+				e.info = info.p
+			}
+			e.set(st, info.reason, now)
+		})
+		return
+	}
+	a.attach(ctx, pid, info, bin, start)
+}
+
+// inspected is what classify learnt about a process.
+type inspected struct {
+	p      Process
+	proc   process.Process
+	exe    exeID
+	reason string
+}
+
+// classify reads the process and its executable. ok is false when the
+// process is gone. The state is stInspecting when it should be attached.
+func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, ok bool) {
+	proc, err := a.cfg.Procs.Get(pid)
+	if err != nil {
+		if errors.Is(err, process.ErrNoProcess) {
+			return 0, info, nil, false
+		}
+		return stOther, info, nil, true
+	}
+	info.proc = proc
+	info.p = Process{PID: pid, Comm: proc.Comm, Exe: proc.Exe, ContainerID: proc.ContainerID, PodUID: proc.PodUID}
+	dev, ino, err := a.cfg.Procs.ExeKey(pid)
+	if err != nil {
+		return stOther, info, nil, !errors.Is(err, process.ErrNoProcess)
+	}
+	info.exe = exeID{dev, ino}
+	switch {
+	case pid == a.cfg.Self || info.exe == a.selfExe:
+		return stOther, info, nil, true
+	case a.cfg.ExcludeComm != nil && a.cfg.ExcludeComm.MatchString(proc.Comm),
+		a.cfg.IncludeComm != nil && !a.cfg.IncludeComm.MatchString(proc.Comm):
+		return stExcluded, info, nil, true
+	case a.tooYoung(pid, proc.StartTime):
+		return stPending, info, nil, true
+	}
+	bin, err = a.cfg.Cache.ForPID(pid, a.cfg.ProcRoot)
+	if bin != nil {
+		info.p.GoVersion, info.p.BuildID = bin.GoVersion, bin.BuildID
+	}
+	switch {
+	case errors.Is(err, goexe.ErrNotGo), errors.Is(err, os.ErrNotExist):
+		return stOther, info, nil, true
+	case errors.Is(err, os.ErrPermission):
+		info.reason = fmt.Sprintf("opening the executable: %v: run as root or grant CAP_SYS_PTRACE", err)
+		a.countError(ReasonPermission)
+		return stFailed, info, nil, true
+	case bin == nil && errors.Is(err, goexe.ErrUnsupportedGo):
+		info.reason = err.Error()
+		a.countError(ReasonUnsupported)
+		return stUnsupported, info, nil, true
+	case bin == nil:
+		return stOther, info, nil, true // not a Go ELF at all
+	case err != nil || !bin.Attachable:
+		info.reason = bin.Reason
+		if info.reason == "" && err != nil {
+			info.reason = err.Error()
+		}
+		a.countError(ReasonUnsupported)
+		return stUnsupported, info, nil, true
+	}
+	return stInspecting, info, bin, true
+}
+
+// tooYoung applies MinProcessAge. The start time from /proc is precise to
+// about a second (btime is whole seconds); the first time memsight saw the
+// process bounds it from the other side.
+func (a *Agent) tooYoung(pid int, start time.Time) bool {
+	if a.cfg.MinProcessAge <= 0 {
+		return false
+	}
+	a.mu.Lock()
+	if e := a.procs[pid]; e != nil && !e.initial && e.firstSeen.After(start) {
+		start = e.firstSeen
+	}
+	a.mu.Unlock()
+	return time.Since(start) < a.cfg.MinProcessAge
+}
+
+// finish updates the entry of an inspected PID under a.mu, if it still is
+// the one being inspected; readiness counts it.
+func (a *Agent) finish(pid int, f func(e *entry, now time.Time)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e := a.procs[pid]
+	if e == nil || e.state != stInspecting {
+		return
+	}
+	a.initDone(e)
+	f(e, time.Now())
+}
+
+// initDone counts an initial-scan entry as inspected. a.mu is held.
+func (a *Agent) initDone(e *entry) {
+	if !e.initial {
+		return
+	}
+	e.initial = false
+	a.initLeft--
+	if a.initLeft == 0 && !a.ready {
+		a.ready = true
+		a.log.Info("initial scan inspected", "watching", a.watching)
+	}
+}

@@ -1,0 +1,116 @@
+package agent
+
+import (
+	"maps"
+	"sort"
+	"time"
+
+	"github.com/memsight/memsight/pkg/observe"
+)
+
+// States of a Go process in a Snapshot.
+const (
+	// StateWatching: attached and sampled.
+	StateWatching = "watching"
+	// StateFailed: attaching failed; Reason says why. Retried with backoff
+	// unless the reason is permanent.
+	StateFailed = "failed"
+	// StateUnsupported: memsight cannot attach to this executable (Reason).
+	StateUnsupported = "unsupported"
+	// StateMaxProcesses: not watched because MaxProcesses are; attached
+	// when one of them exits.
+	StateMaxProcesses = "max_processes"
+)
+
+// Process is one Go process the agent knows, watched or not.
+type Process struct {
+	PID         int       `json:"pid"`
+	Comm        string    `json:"comm"`
+	Exe         string    `json:"exe"`
+	GoVersion   string    `json:"go_version"`
+	BuildID     string    `json:"build_id,omitempty"`
+	ContainerID string    `json:"container_id"`
+	PodUID      string    `json:"pod_uid"`
+	Namespace   string    `json:"namespace"` // Kubernetes namespace; "" until Kubernetes enrichment
+	State       string    `json:"state"`
+	Reason      string    `json:"reason,omitempty"`
+	Since       time.Time `json:"since"` // when the process entered State
+	// Sample is the latest sample (findings included), nil before the first
+	// or when not watched. It is shared: do not modify it.
+	Sample *observe.Sample `json:"-"`
+}
+
+// Stats are the agent's own counts.
+type Stats struct {
+	// Watched counts the processes being sampled; Binaries the executables
+	// with probes attached (one attachment each, shared by its processes).
+	Watched, Binaries int
+	// AttachErrors counts failed attaches since start, by reason
+	// (permission, unsupported, probe, runtime, panic).
+	AttachErrors map[string]uint64
+	// SampleErrors counts samples that failed for a live process.
+	SampleErrors uint64
+	// Skipped counts processes not attached now, by reason: max_processes
+	// (Go processes waiting for a slot), min_process_age (any process, not
+	// yet inspected), excluded (any process left out by ExcludeComm or
+	// IncludeComm).
+	Skipped map[string]int
+	// EventsLost counts probe events lost to a full ring buffer.
+	EventsLost uint64
+	// Ready is set once the initial scan has been inspected.
+	Ready bool
+}
+
+// Snapshot is the agent's state at one instant.
+type Snapshot struct {
+	Time      time.Time
+	Processes []Process // the Go processes, by PID
+	Stats     Stats
+}
+
+// Snapshot returns the Go processes the agent knows with their latest
+// samples, and its own counts. It is cheap (no I/O but one BPF map read)
+// and safe to call concurrently with Run.
+func (a *Agent) Snapshot() Snapshot {
+	now := time.Now()
+	a.mu.Lock()
+	snap := Snapshot{Time: now, Processes: make([]Process, 0, len(a.procs))}
+	st := Stats{
+		Binaries:     len(a.bins),
+		AttachErrors: maps.Clone(a.attachErrs),
+		SampleErrors: a.sampleErrs,
+		Skipped:      map[string]int{"max_processes": 0, "min_process_age": 0, "excluded": 0},
+		Ready:        a.ready,
+	}
+	for _, e := range a.procs {
+		switch e.state {
+		case stPending:
+			st.Skipped["min_process_age"]++
+		case stExcluded:
+			st.Skipped["excluded"]++
+		case stLimited:
+			st.Skipped["max_processes"]++
+		}
+		name := e.state.public()
+		if name == "" {
+			continue
+		}
+		if e.state == stWatching {
+			st.Watched++
+		}
+		p := e.info
+		p.State, p.Reason, p.Since = name, e.reason, e.since
+		if e.state == stWatching {
+			p.Sample = e.latest
+		}
+		snap.Processes = append(snap.Processes, p)
+	}
+	a.mu.Unlock()
+	sort.Slice(snap.Processes, func(i, j int) bool { return snap.Processes[i].PID < snap.Processes[j].PID })
+	if st.AttachErrors == nil {
+		st.AttachErrors = map[string]uint64{}
+	}
+	st.EventsLost, _ = a.cfg.Probes.Drops()
+	snap.Stats = st
+	return snap
+}

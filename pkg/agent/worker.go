@@ -1,0 +1,102 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/observe"
+)
+
+// work samples one watched process every Interval until ctx is done or the
+// process exits or execs, then detaches it and forgets its entry.
+func (a *Agent) work(ctx context.Context, e *entry) {
+	log := a.log.With("pid", e.pid, "comm", e.info.Comm)
+	det := detect.New(a.cfg.Detect)
+	why := a.sampleLoop(ctx, e, det)
+	// Unwatch before the entry goes: a new process with the same PID is
+	// only inspected (and watched) after that.
+	a.closeSession(e.sess)
+	a.mu.Lock()
+	a.watching--
+	if a.procs[e.pid] == e {
+		delete(a.procs, e.pid) // the next rescan inspects a live PID afresh
+	}
+	if e.state == stClosing && e.reason != "" {
+		why = e.reason
+	}
+	a.mu.Unlock()
+	log.Info("stopped watching process", "reason", why)
+	a.release(e.sh)
+}
+
+// sampleLoop returns why it stopped.
+func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector) string {
+	t := time.NewTicker(a.cfg.Interval)
+	defer t.Stop()
+	for {
+		if ctx.Err() != nil {
+			return "stopped"
+		}
+		if a.execed(e) {
+			a.stop(e, "exec")
+			return "exec"
+		}
+		s, err := sample(e.sess, det)
+		switch {
+		case errors.Is(err, observe.ErrExited):
+			a.stop(e, "exited")
+			return "exited"
+		case errors.Is(err, errPanic):
+			a.log.Error("sampling panicked: detaching the process", "pid", e.pid, "error", err)
+			a.countError(ReasonPanic)
+			a.stop(e, "panic")
+			return err.Error()
+		case err != nil:
+			a.log.Debug("sampling", "pid", e.pid, "error", err)
+			a.mu.Lock()
+			a.sampleErrs++
+			a.mu.Unlock()
+		default:
+			a.mu.Lock()
+			if e.state == stWatching {
+				e.latest = s
+			}
+			a.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return "stopped"
+		case <-t.C:
+		}
+	}
+}
+
+var errPanic = errors.New("panic")
+
+// sample takes one sample and runs the detectors on it, turning a panic into
+// an error wrapping errPanic.
+func sample(sess *observe.SharedSession, det *detect.Detector) (s *observe.Sample, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			s, err = nil, fmt.Errorf("%w: %v", errPanic, r)
+		}
+	}()
+	if s, err = sess.Sample(); err != nil {
+		return nil, err
+	}
+	s.Findings = det.Update(s)
+	return s, nil
+}
+
+// stop marks a watched entry closing from its own worker.
+func (a *Agent) stop(e *entry, why string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if e.state == stWatching {
+		e.set(stClosing, why, time.Now())
+		e.latest = nil
+	}
+}

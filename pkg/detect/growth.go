@@ -1,0 +1,235 @@
+package detect
+
+import (
+	"math"
+	"time"
+
+	"github.com/memsight/memsight/pkg/observe"
+)
+
+// Growth finding kinds.
+const (
+	KindRSSGrowth         = "rss_growth"
+	KindHeapGrowth        = "heap_growth"
+	KindGoroutineGrowth   = "goroutine_growth"
+	KindFDGrowth          = "fd_growth"
+	KindGCPauseRegression = "gc_pause_regression"
+)
+
+// Causes of rss_growth (evidence "cause").
+const (
+	CauseGoHeap           = "go_heap"
+	CauseNonHeap          = "non_heap"
+	CauseFinalizerBacklog = "finalizer_backlog"
+	CauseGoroutines       = "goroutines"
+)
+
+// minFitSamples is the fewest samples a growth slope is computed from.
+const minFitSamples = 5
+
+// tpoint is one value of a series at one time.
+type tpoint struct {
+	t time.Time
+	v float64
+}
+
+// series is a sliding window of one measurement.
+type series struct{ pts []tpoint }
+
+// add appends a value and drops the points older than window.
+func (s *series) add(t time.Time, v float64, window time.Duration) {
+	if n := len(s.pts); n > 0 && !t.After(s.pts[n-1].t) {
+		s.pts = s.pts[:0] // time went backwards: start over
+	}
+	s.pts = append(s.pts, tpoint{t, v})
+	i := 0
+	for i < len(s.pts) && t.Sub(s.pts[i].t) > window {
+		i++
+	}
+	s.pts = s.pts[i:]
+}
+
+// fit is a least-squares line through a series.
+type fit struct {
+	// PerHour is the slope per hour; R2 the coefficient of determination
+	// (0 when the values are all equal).
+	PerHour, R2 float64
+	// Rise is the fitted change over Span (PerHour × Span).
+	Rise float64
+	Span time.Duration
+	N    int
+	Last float64
+	// RecentPerHour is the slope over the latest half of the span: a
+	// warm-up ramp that has levelled off has a steep overall slope but a
+	// flat recent one.
+	RecentPerHour float64
+}
+
+// fit returns the least-squares line of the series; ok is false until it
+// has minFitSamples points spanning at least minSpan.
+func (s *series) fit(minSpan time.Duration) (f fit, ok bool) {
+	n := len(s.pts)
+	if n < minFitSamples {
+		return fit{}, false
+	}
+	f, ok = lsq(s.pts, minSpan)
+	if !ok {
+		return f, false
+	}
+	half := s.pts[n-1].t.Add(-f.Span / 2)
+	i := 0
+	for i < n && s.pts[i].t.Before(half) {
+		i++
+	}
+	if r, ok := lsq(s.pts[min(i, n-3):], 0); ok {
+		f.RecentPerHour = r.PerHour
+	}
+	return f, true
+}
+
+// lsq is the least-squares line through pts, which must span minSpan.
+func lsq(pts []tpoint, minSpan time.Duration) (f fit, ok bool) {
+	n := len(pts)
+	if n < 3 {
+		return fit{}, false
+	}
+	t0 := pts[0].t
+	span := pts[n-1].t.Sub(t0)
+	if span < minSpan || span <= 0 {
+		return fit{}, false
+	}
+	var sx, sy float64
+	for _, p := range pts {
+		sx += p.t.Sub(t0).Seconds()
+		sy += p.v
+	}
+	mx, my := sx/float64(n), sy/float64(n)
+	var sxx, sxy, syy float64
+	for _, p := range pts {
+		dx, dy := p.t.Sub(t0).Seconds()-mx, p.v-my
+		sxx += dx * dx
+		sxy += dx * dy
+		syy += dy * dy
+	}
+	if sxx == 0 {
+		return fit{}, false
+	}
+	slope := sxy / sxx // per second
+	r2 := 0.0
+	if syy > 0 {
+		r2 = math.Min(1, sxy*sxy/(sxx*syy))
+	}
+	return fit{PerHour: slope * 3600, R2: r2, Rise: slope * span.Seconds(), Span: span, N: n, Last: pts[n-1].v}, true
+}
+
+// growthState is the detector's history for the growth findings.
+type growthState struct {
+	rss, heap, live, goroutines, fds, finq series
+	// pauseBase collects the p99 STW pause of the first GCPauseBaselineSamples
+	// samples with at least one GC cycle; their median is the baseline.
+	pauseBase []float64
+}
+
+// fits are the current fits of a sample's series (ok false: not enough data).
+type fits struct {
+	rss, heap, live, goroutines, fds, finq     fit
+	rssOK, heapOK, liveOK, grOK, fdsOK, finqOK bool
+}
+
+// growth feeds the sample into the growth series, publishes their slopes on
+// the sample (RSS.SlopeBytesPerHour and R2, Heap.SlopeBytesPerHour,
+// Goroutines.SlopePerHour, FDs.SlopePerHour; nil until the window is half
+// full) and updates the growth findings.
+func (d *Detector) growth(s *observe.Sample) {
+	g, w, now := &d.grow, d.cfg.GrowthWindow, s.Time
+	g.rss.add(now, float64(s.RSSBytes), w)
+	if s.Heap != nil {
+		g.heap.add(now, float64(s.Heap.InuseBytes), w)
+		g.live.add(now, float64(s.Heap.LiveBytes), w)
+	}
+	if s.Goroutines != nil {
+		g.goroutines.add(now, float64(s.Goroutines.Total), w)
+	}
+	if s.FDs.Open >= 0 {
+		g.fds.add(now, float64(s.FDs.Open), w)
+	}
+	if q := s.Finalizers.QueueLength; q != nil {
+		g.finq.add(now, float64(*q), w)
+	}
+	var f fits
+	minSpan := w / 2
+	f.rss, f.rssOK = g.rss.fit(minSpan)
+	f.heap, f.heapOK = g.heap.fit(minSpan)
+	f.live, f.liveOK = g.live.fit(minSpan)
+	f.goroutines, f.grOK = g.goroutines.fit(minSpan)
+	f.fds, f.fdsOK = g.fds.fit(minSpan)
+	f.finq, f.finqOK = g.finq.fit(minSpan)
+	publish(s, f)
+
+	d.set(KindGoroutineGrowth, now, d.goroutineGrowth(s, f))
+	d.set(KindFDGrowth, now, d.fdGrowth(s, f))
+	d.set(KindHeapGrowth, now, d.heapGrowth(s, f))
+	d.set(KindRSSGrowth, now, d.rssGrowth(s, f))
+	d.set(KindGCPauseRegression, now, d.pauseRegression(s))
+}
+
+// publish sets the slopes of the fits that are ready on the sample.
+func publish(s *observe.Sample, f fits) {
+	if f.rssOK {
+		s.RSS.SlopeBytesPerHour, s.RSS.R2 = ptr(f.rss.PerHour), ptr(f.rss.R2)
+	}
+	if f.heapOK && s.Heap != nil {
+		s.Heap.SlopeBytesPerHour = ptr(f.heap.PerHour)
+	}
+	if f.grOK && s.Goroutines != nil {
+		s.Goroutines.SlopePerHour = ptr(f.goroutines.PerHour)
+	}
+	if f.fdsOK && s.FDs.Open >= 0 {
+		s.FDs.SlopePerHour = ptr(f.fds.PerHour)
+	}
+}
+
+func ptr(v float64) *float64 { return &v }
+
+// grows reports whether a fit shows sustained growth: at least perHour, a
+// fit at least GrowthMinR2, a fitted rise over the window of at least
+// minRise, and still at least half of perHour over the latest half of the
+// window (so a warm-up ramp that levelled off does not count).
+//
+// Slopes are published from half a window on, but a finding needs (nearly)
+// a whole window: extrapolating a few seconds of start-up growth to an
+// hourly rate is how a steady process gets called a leak.
+func (d *Detector) grows(f fit, ok bool, perHour, minRise float64) bool {
+	return ok && f.Span >= d.cfg.GrowthWindow*9/10 && f.PerHour >= perHour && f.R2 >= d.cfg.GrowthMinR2 && f.Rise >= minRise &&
+		f.RecentPerHour >= perHour/2
+}
+
+// growthDefaults fills the zero growth and GC pause fields of c from d.
+func (c *Config) growthDefaults(d Config) {
+	setIf := func(p *float64, v float64) {
+		if *p <= 0 {
+			*p = v
+		}
+	}
+	if c.GrowthWindow <= 0 {
+		c.GrowthWindow = d.GrowthWindow
+	}
+	setIf(&c.GrowthMinR2, d.GrowthMinR2)
+	setIf(&c.RSSGrowthThreshold, d.RSSGrowthThreshold)
+	setIf(&c.HeapGrowthThreshold, d.HeapGrowthThreshold)
+	setIf(&c.GoroutineGrowthThreshold, d.GoroutineGrowthThreshold)
+	setIf(&c.FDGrowthThreshold, d.FDGrowthThreshold)
+	setIf(&c.GCPauseFactor, d.GCPauseFactor)
+	if c.GrowthMinBytes == 0 {
+		c.GrowthMinBytes = d.GrowthMinBytes
+	}
+	if c.GrowthMinCount <= 0 {
+		c.GrowthMinCount = d.GrowthMinCount
+	}
+	if c.GCPauseFloor <= 0 {
+		c.GCPauseFloor = d.GCPauseFloor
+	}
+	if c.GCPauseBaselineSamples <= 0 {
+		c.GCPauseBaselineSamples = d.GCPauseBaselineSamples
+	}
+}

@@ -1,0 +1,161 @@
+package prom
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/observe"
+)
+
+// fakeSource serves a fixed snapshot, which tests may change.
+type fakeSource struct {
+	mu   sync.Mutex
+	snap agent.Snapshot
+}
+
+func (f *fakeSource) Snapshot() agent.Snapshot {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.snap
+}
+
+func i64(v int64) *int64 { return &v }
+
+func fixture() agent.Snapshot {
+	full := &observe.Sample{
+		PID: 100, RSSBytes: 50 << 20,
+		Finalizers: observe.Finalizers{QueuedTotal: 30, ExecutedTotal: 20, QueueLength: i64(10),
+			Running: &observe.Running{Function: "main.f", Seconds: 4.5}},
+		Cleanups:   observe.Cleanups{QueueLength: i64(2)},
+		GC:         &observe.GC{CyclesTotal: 7},
+		Heap:       &observe.Heap{InuseBytes: 8 << 20},
+		Goroutines: &observe.Goroutines{Total: 12, User: 9},
+		Findings:   []observe.Finding{{Kind: "finalizer_stall"}, {Kind: "new_kind"}},
+	}
+	bare := &observe.Sample{PID: 200, RSSBytes: 1 << 20}
+	return agent.Snapshot{
+		Time: time.Unix(0, 0),
+		Processes: []agent.Process{
+			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", ContainerID: "c0ffee", PodUID: "pod-1", State: agent.StateWatching, Sample: full},
+			{PID: 200, Comm: "old", GoVersion: "go1.24.1", State: agent.StateWatching, Sample: bare},
+			{PID: 300, Comm: "nosample", GoVersion: "go1.26.8", State: agent.StateWatching},
+			{PID: 400, Comm: "bad", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "too old"},
+		},
+		Stats: agent.Stats{
+			Watched: 3, Binaries: 2, AttachErrors: map[string]uint64{"unsupported": 1, "other": 2},
+			Skipped: map[string]int{"max_processes": 4, "min_process_age": 0, "excluded": 1}, Ready: true,
+		},
+	}
+}
+
+func newExporter(t *testing.T, src Source) *Exporter {
+	t.Helper()
+	e, err := New(Config{Source: src, FindingKinds: []string{"finalizer_stall", "cleanup_stall"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+// TestAgentMetrics: per-process series for watched, sampled processes only;
+// unknown values have no series; finding kinds are 0 or 1.
+func TestAgentMetrics(t *testing.T) {
+	src := &fakeSource{snap: fixture()}
+	e := newExporter(t, src)
+	const labels100 = `comm="svc",container="c0ffee",go_version="go1.26.8",namespace="",pid="100",pod="pod-1"`
+	const labels200 = `comm="old",container="",go_version="go1.24.1",namespace="",pid="200",pod=""`
+	want := `
+# HELP memsight_finalizer_queue_length Finalizers queued and not yet run, as the runtime counts them (Go 1.25+; absent when unknown).
+# TYPE memsight_finalizer_queue_length gauge
+memsight_finalizer_queue_length{` + labels100 + `} 10
+# HELP memsight_finalizer_running_seconds How long the finalizer running now has been running (a lower bound when it started before memsight watched); 0 when none runs.
+# TYPE memsight_finalizer_running_seconds gauge
+memsight_finalizer_running_seconds{` + labels100 + `} 4.5
+memsight_finalizer_running_seconds{` + labels200 + `} 0
+# HELP memsight_finding_active 1 while a finding of this kind is active for the process, else 0.
+# TYPE memsight_finding_active gauge
+memsight_finding_active{comm="old",container="",go_version="go1.24.1",kind="cleanup_stall",namespace="",pid="200",pod=""} 0
+memsight_finding_active{comm="old",container="",go_version="go1.24.1",kind="finalizer_stall",namespace="",pid="200",pod=""} 0
+memsight_finding_active{comm="svc",container="c0ffee",go_version="go1.26.8",kind="cleanup_stall",namespace="",pid="100",pod="pod-1"} 0
+memsight_finding_active{comm="svc",container="c0ffee",go_version="go1.26.8",kind="finalizer_stall",namespace="",pid="100",pod="pod-1"} 1
+memsight_finding_active{comm="svc",container="c0ffee",go_version="go1.26.8",kind="new_kind",namespace="",pid="100",pod="pod-1"} 1
+# HELP memsight_go_heap_inuse_bytes Bytes in in-use heap spans, as runtime.MemStats.HeapInuse (absent when unknown).
+# TYPE memsight_go_heap_inuse_bytes gauge
+memsight_go_heap_inuse_bytes{` + labels100 + `} 8.388608e+06
+# HELP memsight_goroutines Goroutines of the process, as runtime.NumGoroutine (absent when unknown).
+# TYPE memsight_goroutines gauge
+memsight_goroutines{` + labels100 + `} 9
+# HELP memsight_agent_attach_errors_total Failed attaches to Go processes, by reason.
+# TYPE memsight_agent_attach_errors_total counter
+memsight_agent_attach_errors_total{reason="other"} 2
+memsight_agent_attach_errors_total{reason="panic"} 0
+memsight_agent_attach_errors_total{reason="permission"} 0
+memsight_agent_attach_errors_total{reason="probe"} 0
+memsight_agent_attach_errors_total{reason="runtime"} 0
+memsight_agent_attach_errors_total{reason="unsupported"} 1
+`
+	names := []string{"memsight_finalizer_queue_length", "memsight_finalizer_running_seconds", "memsight_finding_active",
+		"memsight_go_heap_inuse_bytes", "memsight_goroutines", "memsight_agent_attach_errors_total"}
+	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), names...); err != nil {
+		t.Error(err)
+	}
+	// 2 sampled processes: rss, queued, executed, running for both; queue
+	// lengths, gc and heap and goroutines for the first.
+	for name, n := range map[string]int{
+		"memsight_process_rss_bytes": 2, "memsight_finalizers_queued_total": 2, "memsight_finalizers_executed_total": 2,
+		"memsight_cleanup_queue_length": 1, "memsight_gc_cycles_total": 1, "memsight_agent_watched_processes": 1,
+		"memsight_agent_skipped_processes": 3, "memsight_agent_ready": 1,
+	} {
+		if got, err := testutil.GatherAndCount(e.Registry(), name); err != nil || got != n {
+			t.Errorf("%s: %d series (%v), want %d", name, got, err, n)
+		}
+	}
+	// A process that exited (gone from the snapshot) has no series any more.
+	src.mu.Lock()
+	src.snap.Processes = src.snap.Processes[1:]
+	src.mu.Unlock()
+	if got, _ := testutil.GatherAndCount(e.Registry(), "memsight_process_rss_bytes"); got != 1 {
+		t.Errorf("after pid 100 exited: %d rss series, want 1", got)
+	}
+}
+
+// TestAgentMetricsLint runs promlint on every memsight metric.
+func TestAgentMetricsLint(t *testing.T) {
+	e := newExporter(t, &fakeSource{snap: fixture()})
+	problems, err := testutil.GatherAndLint(e.Registry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		if strings.HasPrefix(p.Metric, "memsight_") {
+			t.Errorf("%s: %s", p.Metric, p.Text)
+		}
+	}
+}
+
+// TestAgentMetricsHandler serves the text format, with the self metrics of
+// client_golang's process and Go collectors.
+func TestAgentMetricsHandler(t *testing.T) {
+	e := newExporter(t, &fakeSource{snap: fixture()})
+	srv := httptest.NewServer(e.Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"go_goroutines ", "process_resident_memory_bytes ", `memsight_process_rss_bytes{comm="svc"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("no %q in the scrape", want)
+		}
+	}
+}

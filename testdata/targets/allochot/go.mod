@@ -1,0 +1,3 @@
+module memsight.test/allochot
+
+go 1.24

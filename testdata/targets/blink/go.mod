@@ -1,0 +1,3 @@
+module memsight.test/blink
+
+go 1.24

@@ -1,0 +1,3 @@
+module memsight.test/goleak
+
+go 1.24

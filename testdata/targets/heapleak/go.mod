@@ -1,0 +1,3 @@
+module memsight.test/heapleak
+
+go 1.24

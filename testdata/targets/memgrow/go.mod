@@ -1,0 +1,3 @@
+module memsight.test/memgrow
+
+go 1.24

@@ -43,6 +43,7 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 	fmt.Fprintf(w, "cleanups   queue %s   since attach: queued %d, executed %d\n", qlen(c.QueueLength), c.QueuedTotal, c.ExecutedTotal)
 	renderRunning(w, c.Running, prevRunning(prev, false))
 	renderMemory(w, s)
+	renderAlloc(w, s.Alloc)
 
 	if len(s.Findings) == 0 {
 		fmt.Fprintln(w, "findings   none")
@@ -57,6 +58,7 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 		for k, v := range s.Unknown {
 			keys = append(keys, k+": "+v)
 		}
+		slices.Sort(keys)
 		fmt.Fprintf(w, "unknown    %s\n", strings.Join(keys, "; "))
 	}
 }
@@ -80,8 +82,11 @@ func renderRunning(w io.Writer, r, prev *observe.Running) {
 		return
 	}
 	age := fmt.Sprintf("%.1fs", r.Seconds)
-	if r.AtLeast {
-		age = "≥ " + age
+	switch {
+	case r.AtLeast:
+		age = "≥ " + age + " (running before attach)"
+	case r.AgeSource == "waitsince":
+		age += " (the runtime's wait time)"
 	}
 	state := r.State
 	if r.WaitReason != "" {

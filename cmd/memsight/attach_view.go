@@ -37,11 +37,11 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 		}
 	}
 	fmt.Fprintln(w)
-	renderRunning(w, f.Running, prevRunning(prev, true))
+	renderRunning(w, f.Running, prevRunning(prev, true), f.Goroutine)
 
 	c := s.Cleanups
 	fmt.Fprintf(w, "cleanups   queue %s   since attach: queued %d, executed %d\n", qlen(c.QueueLength), c.QueuedTotal, c.ExecutedTotal)
-	renderRunning(w, c.Running, prevRunning(prev, false))
+	renderRunning(w, c.Running, prevRunning(prev, false), nil)
 	renderMemory(w, s)
 	renderAlloc(w, s.Alloc)
 
@@ -77,14 +77,18 @@ func prevRunning(prev *observe.Sample, fin bool) *observe.Running {
 	}
 }
 
-func renderRunning(w io.Writer, r, prev *observe.Running) {
+func renderRunning(w io.Writer, r, prev *observe.Running, g *observe.GoroutineState) {
 	if r == nil {
 		return
 	}
 	age := fmt.Sprintf("%.1fs", r.Seconds)
 	switch {
 	case r.AtLeast:
-		age = "≥ " + age + " (running before attach)"
+		age = "≥ " + age + " (running before attach"
+		if g != nil && g.WaitSeconds != nil && r.State == "blocked" {
+			age += fmt.Sprintf("; the runtime's wait time: %.1fs", *g.WaitSeconds)
+		}
+		age += ")"
 	case r.AgeSource == "waitsince":
 		age += " (the runtime's wait time)"
 	}

@@ -53,16 +53,23 @@ type Session struct {
 	firstSeen map[string]time.Time
 }
 
-// Attach inspects the process's executable, attaches the probes (watching
-// only this PID) and prepares the memory reader. Errors name what to do.
-func Attach(cfg AttachConfig) (_ *Session, err error) {
+// newSession fills the defaults of cfg and returns a Session with its
+// bookkeeping set up; Attach and AttachShared then attach it.
+func newSession(cfg AttachConfig) *Session {
 	if cfg.ProcRoot == "" {
 		cfg.ProcRoot = "/proc"
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}}
+	return &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}}
+}
+
+// Attach inspects the process's executable, attaches the probes (watching
+// only this PID) and prepares the memory reader. Errors name what to do.
+func Attach(cfg AttachConfig) (_ *Session, err error) {
+	s := newSession(cfg)
+	cfg = s.cfg
 	defer func() {
 		if err != nil {
 			s.Close()

@@ -55,14 +55,10 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	if cfg.Binary == nil || cfg.Probes == nil || cfg.Procs == nil {
 		return nil, errors.New("observing a process on a shared attachment: Binary, Probes and Procs are required")
 	}
-	s := &Session{
-		cfg: AttachConfig{
-			PID: cfg.PID, ProcRoot: cfg.ProcRoot, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
-		},
-		log:       cfg.Logger.With("component", "observe", "pid", cfg.PID),
-		bin:       cfg.Binary,
-		firstSeen: map[string]time.Time{},
-	}
+	s := newSession(AttachConfig{
+		PID: cfg.PID, ProcRoot: cfg.ProcRoot, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
+	})
+	s.bin = cfg.Binary
 	ss := &SharedSession{s: s, probes: cfg.Probes, pid: cfg.PID}
 	defer func() {
 		if err != nil {

@@ -7,16 +7,21 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
+	"os/signal"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/config"
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/export/api"
 	"github.com/memsight/memsight/pkg/export/prom"
+	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
@@ -31,11 +36,16 @@ type agentOptions struct {
 	listen      string
 	excludeComm string
 	includeComm string
+	conf        configFlags
 	cfg         agent.Config
 }
 
 func newAgentCmd(g *globalOptions) *cobra.Command {
-	o := &agentOptions{cfg: agent.Config{Detect: detect.Defaults()}}
+	return agentCmd(g, &agentOptions{cfg: agent.Config{Detect: detect.Defaults()}})
+}
+
+// agentCmd returns the agent command setting o from its flags.
+func agentCmd(g *globalOptions, o *agentOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "agent",
 		Short: "Watch every Go process of the machine; serve Prometheus metrics and a JSON API",
@@ -47,26 +57,20 @@ New processes are attached within about --rescan-interval; SIGTERM or Ctrl-C
 detaches everything and exits.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			for _, r := range []struct {
-				flag, expr string
-				dst        **regexp.Regexp
-			}{{"exclude-comm", o.excludeComm, &o.cfg.ExcludeComm}, {"include-comm", o.includeComm, &o.cfg.IncludeComm}} {
-				if r.expr == "" {
-					continue
-				}
-				re, err := regexp.Compile(r.expr)
-				if err != nil {
-					return usagef("--%s: %v", r.flag, err)
-				}
-				*r.dst = re
+			file, err := readConfig(o.conf.path)
+			if err != nil {
+				return err
 			}
-			if o.cfg.Interval < 10*time.Millisecond || o.cfg.Rescan < 10*time.Millisecond {
-				return usagef("--interval and --rescan-interval must be at least 10ms")
+			set, err := loadSettings(file, cmd.Flags(), o)
+			if err != nil && o.conf.path != "" {
+				return usagef("--config %s: %v", o.conf.path, err)
+			} else if err != nil {
+				return usagef("%v", err)
 			}
-			if o.cfg.MaxProcesses <= 0 || o.cfg.MinProcessAge < 0 {
-				return usagef("--max-processes must be positive and --min-process-age not negative")
+			if err := checkIntervals(set, o.cfg.Rescan); err != nil {
+				return err
 			}
-			return runAgent(cmd.Context(), g, o)
+			return runAgent(cmd.Context(), g, o, set, cmd.Flags())
 		},
 	}
 	f := cmd.Flags()
@@ -80,6 +84,7 @@ detaches everything and exits.`,
 	f.IntVar(&o.cfg.MaxProcesses, "max-processes", agent.DefaultMaxProcesses, "watch at most this many processes at once")
 	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
+	addConfigFlags(f, &o.conf)
 	return cmd
 }
 
@@ -93,7 +98,7 @@ func agentFindingKinds() []string {
 	}
 }
 
-func runAgent(ctx context.Context, g *globalOptions, o *agentOptions) error {
+func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config.Settings, flags *pflag.FlagSet) error {
 	log := g.logger()
 	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
 		return fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): memsight needs CONFIG_UPROBE_EVENTS")
@@ -113,6 +118,8 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions) error {
 	cache := goexe.NewCache(agentCacheSize)
 	defer cache.Close()
 	cfg := o.cfg
+	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
+	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
 	cfg.ProcRoot, cfg.Logger, cfg.Procs, cfg.Cache, cfg.Probes = g.procRoot, log, procs, cache, probes
 	ag, err := agent.New(cfg)
 	if err != nil {
@@ -122,6 +129,28 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions) error {
 	if err != nil {
 		return err
 	}
+	sink, err := webhook.New(webhookConfig(set), webhook.Options{Source: ag, Interval: set.Interval, Logger: log})
+	if err != nil {
+		return err
+	}
+	extra := sink.Collectors()
+	var watcher *config.Watcher
+	if o.conf.path != "" {
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		watcher, err = config.NewWatcher(config.WatcherConfig{Path: o.conf.path, Reload: hup, Logger: log,
+			Apply: reloader(flags, o, set, ag, sink, log.With("component", "config").Warn)})
+		if err != nil {
+			return err
+		}
+		extra = append(extra, watcher.Collectors()...)
+	}
+	for _, c := range extra {
+		if err := exp.Registry().Register(c); err != nil {
+			return fmt.Errorf("registering a collector: %w", err)
+		}
+	}
 	apiHandler, err := api.New(api.Config{Source: ag, Logger: log})
 	if err != nil {
 		return err
@@ -129,12 +158,13 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", exp.Handler())
 	mux.Handle("/", apiHandler)
-	ln, err := net.Listen("tcp", o.listen)
+	ln, err := net.Listen("tcp", set.Listen)
 	if err != nil {
-		return fmt.Errorf("listening on --listen %s: %w", o.listen, err)
+		return fmt.Errorf("listening on --listen %s: %w", set.Listen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("memsight agent listening", "address", ln.Addr().String(), "attach_mode", probes.AttachMode())
+	log.Info("memsight agent listening", "address", ln.Addr().String(), "attach_mode", probes.AttachMode(),
+		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "")
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -143,7 +173,18 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions) error {
 		srvErr <- srv.Serve(ln)
 		cancel()
 	}()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	if watcher != nil {
+		wg.Go(func() { watcher.Run(ctx) })
+	}
+	// The sink stops with the agent, then flushes its pending deliveries
+	// (within webhook.flush_timeout) before runAgent returns.
+	sinkCtx, sinkStop := context.WithCancel(context.Background())
+	defer sinkStop()
+	wg.Go(func() { sink.Run(sinkCtx) })
 	runErr := ag.Run(ctx) // returns when ctx is done, after detaching everything
+	sinkStop()
 	select {
 	case err := <-srvErr: // the server failed first
 		if !errors.Is(err, http.ErrServerClosed) {

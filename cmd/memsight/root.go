@@ -11,8 +11,9 @@ import (
 
 // globalOptions are the flags every subcommand shares.
 type globalOptions struct {
-	procRoot string
-	logLevel string
+	procRoot  string
+	logLevel  string
+	logFormat string
 }
 
 func (g *globalOptions) logger() *slog.Logger {
@@ -20,7 +21,11 @@ func (g *globalOptions) logger() *slog.Logger {
 	if err := lvl.UnmarshalText([]byte(g.logLevel)); err != nil {
 		lvl = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lvl}))
+	opts := &slog.HandlerOptions{Level: lvl}
+	if g.logFormat == "json" {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
 func newRootCmd(version string) *cobra.Command {
@@ -38,6 +43,7 @@ reads runtime state from the process's memory (read only).`,
 	}
 	root.PersistentFlags().StringVar(&g.procRoot, "path.procfs", "/proc", "procfs mount point (the host's /proc when running in a container)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", "text", "log format: text or json (one JSON object a line)")
 	root.AddCommand(
 		newVersionCmd(version),
 		newPsCmd(g),

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
@@ -32,6 +33,8 @@ type Agent struct {
 	ready      bool
 	limitLog   bool // the MaxProcesses warning was logged and not cleared since
 	running    bool
+
+	tun atomic.Pointer[Tunables] // set by New and Reconfigure
 }
 
 // New checks cfg and returns an Agent that does nothing until Run.
@@ -48,6 +51,7 @@ func New(cfg Config) (*Agent, error) {
 		bins:       map[goexe.Key]*shared{},
 		attachErrs: map[string]uint64{},
 	}
+	a.tun.Store(cfg.tunables())
 	if dev, ino, err := cfg.Procs.ExeKey(cfg.Self); err == nil {
 		a.selfExe = exeID{dev, ino}
 	}

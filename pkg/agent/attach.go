@@ -19,7 +19,7 @@ import (
 // start is when its inspection began (for the log).
 func (a *Agent) attach(ctx context.Context, pid int, info inspected, bin *goexe.Binary, start time.Time) {
 	a.mu.Lock()
-	if a.watching >= a.cfg.MaxProcesses {
+	if a.watching >= a.tunables().MaxProcesses {
 		a.limited(pid, info)
 		a.mu.Unlock()
 		return
@@ -86,7 +86,7 @@ func (a *Agent) startWatching(pid int, info inspected, bin *goexe.Binary, sess *
 	e.attempts, e.retryAt = 0, time.Time{}
 	e.set(stWatching, "", now)
 	a.initDone(e)
-	if a.watching < a.cfg.MaxProcesses {
+	if a.watching < a.tunables().MaxProcesses {
 		a.limitLog = false
 	}
 	return e
@@ -101,12 +101,12 @@ func (a *Agent) limited(pid int, info inspected) {
 	if !a.limitLog {
 		a.limitLog = true
 		a.log.Warn("--max-processes reached: not watching this and further Go processes until a watched one exits",
-			"max_processes", a.cfg.MaxProcesses, "pid", pid, "comm", info.p.Comm)
+			"max_processes", a.tunables().MaxProcesses, "pid", pid, "comm", info.p.Comm)
 	} else {
 		a.log.Debug("--max-processes reached: not watching", "pid", pid, "comm", info.p.Comm)
 	}
 	e.info, e.exe = info.p, info.exe
-	e.set(stLimited, fmt.Sprintf("--max-processes %d reached", a.cfg.MaxProcesses), time.Now())
+	e.set(stLimited, fmt.Sprintf("--max-processes %d reached", a.tunables().MaxProcesses), time.Now())
 	a.initDone(e)
 }
 

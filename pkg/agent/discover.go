@@ -80,7 +80,7 @@ func (a *Agent) due(e *entry, now time.Time, full bool) bool {
 	case stPending:
 		return true // inspect checks the age again
 	case stLimited:
-		return a.watching < a.cfg.MaxProcesses
+		return a.watching < a.tunables().MaxProcesses
 	case stFailed:
 		return full && !e.retryAt.IsZero() && !now.Before(e.retryAt) || full && a.execed(e)
 	case stOther, stExcluded, stUnsupported:

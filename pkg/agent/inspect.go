@@ -77,8 +77,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 	switch {
 	case pid == a.cfg.Self || info.exe == a.selfExe:
 		return stOther, info, nil, true
-	case a.cfg.ExcludeComm != nil && a.cfg.ExcludeComm.MatchString(proc.Comm),
-		a.cfg.IncludeComm != nil && !a.cfg.IncludeComm.MatchString(proc.Comm):
+	case excluded(a.tunables(), proc.Comm):
 		return stExcluded, info, nil, true
 	case a.tooYoung(pid, proc.StartTime):
 		return stPending, info, nil, true
@@ -115,7 +114,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 // about a second (btime is whole seconds); the first time memsight saw the
 // process bounds it from the other side.
 func (a *Agent) tooYoung(pid int, start time.Time) bool {
-	if a.cfg.MinProcessAge <= 0 {
+	if a.tunables().MinProcessAge <= 0 {
 		return false
 	}
 	a.mu.Lock()
@@ -123,7 +122,7 @@ func (a *Agent) tooYoung(pid int, start time.Time) bool {
 		start = e.firstSeen
 	}
 	a.mu.Unlock()
-	return time.Since(start) < a.cfg.MinProcessAge
+	return time.Since(start) < a.tunables().MinProcessAge
 }
 
 // finish updates the entry of an inspected PID under a.mu, if it still is

@@ -14,8 +14,9 @@ import (
 // process exits or execs, then detaches it and forgets its entry.
 func (a *Agent) work(ctx context.Context, e *entry) {
 	log := a.log.With("pid", e.pid, "comm", e.info.Comm)
-	det := detect.New(a.cfg.Detect)
-	why := a.sampleLoop(ctx, e, det)
+	tun := a.tunables()
+	det := detect.New(tun.Detect)
+	why := a.sampleLoop(ctx, e, det, tun)
 	// Unwatch before the entry goes: a new process with the same PID is
 	// only inspected (and watched) after that.
 	a.closeSession(e.sess)
@@ -33,7 +34,9 @@ func (a *Agent) work(ctx context.Context, e *entry) {
 }
 
 // sampleLoop returns why it stopped.
-func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector) string {
+// tun is the Tunables det was made with; a Reconfigure is applied to det
+// before the next sample.
+func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, tun *Tunables) string {
 	t := time.NewTicker(a.cfg.Interval)
 	defer t.Stop()
 	for {
@@ -43,6 +46,10 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector) 
 		if a.execed(e) {
 			a.stop(e, "exec")
 			return "exec"
+		}
+		if t := a.tunables(); t != tun {
+			tun = t
+			det.SetConfig(t.Detect)
 		}
 		s, err := sample(e.sess, det)
 		switch {

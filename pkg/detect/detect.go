@@ -278,3 +278,14 @@ func roundAge(d time.Duration) string {
 		return fmt.Sprintf("%.1f s", d.Seconds())
 	}
 }
+
+// SetConfig changes the thresholds of a running detector and keeps its
+// history (queue and growth series, GC pause baseline, active findings): a
+// finding is re-evaluated against the new thresholds at the next Update.
+// Like Update, it must not be called concurrently with Update.
+func (d *Detector) SetConfig(cfg Config) {
+	d.cfg = cfg.withDefaults()
+}
+
+// Config returns the detector's thresholds, defaults filled in.
+func (d *Detector) Config() Config { return d.cfg }

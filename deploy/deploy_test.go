@@ -25,6 +25,8 @@ import (
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/memsight/memsight/pkg/config"
 )
 
 const (
@@ -110,36 +112,23 @@ type kustomization struct {
 	} `json:"images"`
 }
 
-// agentConfig is the part of the agent's config file schema (pkg/config's
-// File: listen, interval, excludes, thresholds) the manifests set. Decoded
-// strictly, so a key the agent would reject fails here too.
-type agentConfig struct {
-	Listen   string `json:"listen"`
-	Interval string `json:"interval"`
-	Excludes struct {
-		Comm          string `json:"comm"`
-		IncludeComm   string `json:"include_comm"`
-		MaxProcesses  int    `json:"max_processes"`
-		MinProcessAge string `json:"min_process_age"`
-	} `json:"excludes"`
-	Thresholds struct {
-		StallThreshold string `json:"stall_threshold"`
-		BacklogWindow  string `json:"backlog_window"`
-	} `json:"thresholds"`
-}
+// configPath is where the DaemonSet mounts the ConfigMap's config.yaml.
+const configPath = "/etc/memsight/config.yaml"
 
-// checkConfigArgs: the flags the DaemonSet passes say what config.yaml says,
-// and each is a flag of memsight agent.
+// checkConfigArgs: config.yaml is a valid agent config (decoded strictly
+// and validated by pkg/config, as the agent does), the DaemonSet reads it
+// with --config, and passes no flag that config.yaml could set (a flag
+// overrides the file and would pin its value across reloads). Every flag
+// is one memsight agent has.
 func checkConfigArgs(t *testing.T, file string, args []string) {
 	t.Helper()
-	var c agentConfig
-	strict(t, "config.yaml", []byte(file), &c)
-	want := map[string]string{
-		"listen": c.Listen, "interval": c.Interval, "max-processes": fmt.Sprint(c.Excludes.MaxProcesses),
-		"min-process-age": c.Excludes.MinProcessAge, "stall-threshold": c.Thresholds.StallThreshold,
-		"backlog-window": c.Thresholds.BacklogWindow, "exclude-comm": c.Excludes.Comm, "include-comm": c.Excludes.IncludeComm,
+	f, err := config.Parse([]byte(file))
+	if err != nil {
+		t.Fatalf("config.yaml: %v", err)
 	}
-	got := map[string]string{}
+	if _, err := config.Resolve(f, ""); err != nil {
+		t.Fatalf("config.yaml: %v", err)
+	}
 	var src strings.Builder
 	srcs, _ := filepath.Glob("../cmd/memsight/*.go")
 	for _, f := range srcs {
@@ -147,6 +136,11 @@ func checkConfigArgs(t *testing.T, file string, args []string) {
 			src.Write(readFile(t, f))
 		}
 	}
+	allowed := map[string]bool{"config": true, "path.procfs": true, "log-level": true, "log-format": true}
+	if len(args) == 0 || args[0] != "agent" {
+		t.Fatalf("args %v: want the agent subcommand first", args)
+	}
+	sawConfig := false
 	for _, a := range args[1:] {
 		name, val, ok := strings.Cut(strings.TrimPrefix(a, "--"), "=")
 		if !ok || !strings.HasPrefix(a, "--") {
@@ -156,12 +150,15 @@ func checkConfigArgs(t *testing.T, file string, args []string) {
 		if !strings.Contains(src.String(), `"`+name+`"`) {
 			t.Errorf("arg %q: memsight agent has no flag --%s", a, name)
 		}
-		got[name] = val
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("--%s=%q but config.yaml says %q", k, got[k], v)
+		if !allowed[name] {
+			t.Errorf("arg %q: set it in config.yaml, where it can be reloaded", a)
 		}
+		if name == "config" {
+			sawConfig = val == configPath
+		}
+	}
+	if !sawConfig {
+		t.Errorf("args %v: no --config=%s", args, configPath)
 	}
 }
 

@@ -13,9 +13,12 @@ import (
 	"strings"
 	"testing"
 	"text/template"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/memsight/memsight/pkg/config"
 )
 
 // chartFiles implements Helm's .Files.Get.
@@ -200,14 +203,22 @@ func TestHelmChart(t *testing.T) {
 		len(spec.Tolerations) != 1 || spec.Tolerations[0].Key != "dedicated" || spec.Tolerations[0].Effect != corev1.TaintEffectNoSchedule {
 		t.Errorf("nodeSelector %v tolerations %+v", spec.NodeSelector, spec.Tolerations)
 	}
-	args := spec.Containers[0].Args
-	for _, a := range []string{"--interval=2s", "--max-processes=64", "--min-process-age=5s", "--exclude-comm=^(kubelet|containerd)$", "--log-level=debug"} {
-		if !slices.Contains(args, a) {
-			t.Errorf("args %v: no %s", args, a)
-		}
+	if args := spec.Containers[0].Args; !slices.Contains(args, "--log-level=debug") {
+		t.Errorf("args %v: no --log-level=debug", args)
 	}
-	if slices.ContainsFunc(args, func(a string) bool { return strings.HasPrefix(a, "--include-comm") }) {
-		t.Errorf("args %v: empty includeComm must not be passed", args)
+	// The settings reach the agent through config.yaml.
+	f, err := config.Parse([]byte(o.configMaps[0].Data["config.yaml"]))
+	if err != nil {
+		t.Fatalf("rendered config.yaml: %v", err)
+	}
+	st, err := config.Resolve(f, "")
+	if err != nil {
+		t.Fatalf("rendered config.yaml: %v", err)
+	}
+	if st.Interval != 2*time.Second || st.MaxProcesses != 64 || st.MinProcessAge != 5*time.Second ||
+		st.ExcludeComm == nil || st.ExcludeComm.String() != "^(kubelet|containerd)$" || st.IncludeComm != nil ||
+		st.Detect.StallThreshold != 5*time.Second {
+		t.Errorf("rendered config resolves to %+v", st)
 	}
 }
 

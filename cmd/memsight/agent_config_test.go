@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/export/webhook"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // hookReceiver records the webhook events POSTed to it, checking their

@@ -17,8 +17,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // agentRun is a running `memsight agent` on a loopback port.

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // allocTarget starts allochot with args and waits until it allocates.

@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 var attachModes = []testutil.Mode{testutil.Default, testutil.Stripped, testutil.PIE}

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // leakLine is the line of goleak's leaking go statement (marked "// LEAK").

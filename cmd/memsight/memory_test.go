@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // memTruth is one "TRUTH ..." line of testdata/targets/memgrow.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestProfile runs `memsight profile PID -o FILE` on heapleak right after

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestPs runs `memsight ps -o json` against running copies of the idle target

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // The tests are not parallel: each checks that its agent leaves no file

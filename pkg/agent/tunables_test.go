@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestAgentReconfigure: new filters apply to the next inspection and leave

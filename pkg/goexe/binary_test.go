@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // probedFuncs is the objdump -s pattern for every function probes.go decodes.

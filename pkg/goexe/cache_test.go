@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // startIdle starts a copy of the idle target (so the test owns its inode)

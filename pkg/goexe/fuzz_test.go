@@ -9,7 +9,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // FuzzOpenReader feeds arbitrary files to the whole inspection. Seeds are

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // checkDecodedGlobals checks that every global decoded without .symtab is

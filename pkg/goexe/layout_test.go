@@ -4,7 +4,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestLayoutTableMatchesDWARF is what keeps layout_table.json honest: on

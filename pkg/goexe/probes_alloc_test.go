@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestAllocPoints locates the allocation probes in the allochot target:

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestFuncBodyABIWrappers checks the choice between two same-named pclntab

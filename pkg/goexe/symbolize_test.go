@@ -3,7 +3,7 @@ package goexe
 import (
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 func TestSymbolize(t *testing.T) {

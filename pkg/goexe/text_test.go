@@ -8,7 +8,7 @@ import (
 	"os"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // patchELF returns a copy of the idle target built for mode with edit applied.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // ng is one "NG <ng> total=<t> leaked=<n>" line of the goleak target.

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestCleanupStuck: a cleanup blocks; the queue length equals the runtime's

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // modes of testdata/targets/finstuck and what the stuck goroutine waits on.

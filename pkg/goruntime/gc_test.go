@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // memTruth is one "TRUTH ..." line of testdata/targets/memgrow.

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestTornReads samples the finalizer goroutine of a target that runs

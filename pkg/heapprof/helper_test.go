@@ -10,10 +10,10 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // profiledTarget is a heapleak target paused right after writing its own

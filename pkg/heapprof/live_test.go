@@ -4,9 +4,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestReadWhileRunning reads the profile of a heapleak that keeps

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestNotRecorded: MemProfileRate 0 is ErrNotRecorded, explained by the

@@ -4,9 +4,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/probe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // retAfterCall returns the return address of the first call in caller to

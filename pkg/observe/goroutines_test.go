@@ -5,11 +5,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestGoroutines: a sample's goroutine census (without probes) and the

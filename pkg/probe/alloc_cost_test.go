@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // cpuTime is the CPU time the process's threads used so far.

@@ -6,7 +6,7 @@ import (
 
 	"github.com/cilium/ebpf/link"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // allocLinks counts the BPF links in the system that run p's alloc_probe.

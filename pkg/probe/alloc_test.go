@@ -12,8 +12,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // allochot builds and inspects testdata/targets/allochot for v.

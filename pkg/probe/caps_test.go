@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // Linux capability numbers (linux/capability.h).

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // newProbes loads the BPF object for one test; it fails (never skips) when

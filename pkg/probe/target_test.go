@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // finslowTarget builds testdata/targets/finslow for v, inspects it with goexe

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestAllProcessesWatched attaches once to an executable for all its

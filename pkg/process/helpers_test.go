@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // buildSelfaddr builds testdata/targets/selfaddr (as a PIE when pie is set)

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/memsight/memsight/internal/testutil"
+	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // TestAgainstGosym checks every function and sampled PCs of real binaries of

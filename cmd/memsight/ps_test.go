@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,12 +127,8 @@ func TestAttachNotGo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { c.Process.Kill(); c.Wait() }()
-	out, err := exec.Command(memsightBin, "attach", itoa(c.Process.Pid)).CombinedOutput()
+	out, err := exec.Command(memsightBin, "attach", strconv.Itoa(c.Process.Pid)).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "is not a Go process") {
 		t.Errorf("attach to sleep: err=%v out=%q", err, out)
 	}
 }
-
-func itoa(i int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + jsonInt(i)) }
-
-func jsonInt(i int) string { b, _ := json.Marshal(i); return string(b) }

@@ -3,6 +3,7 @@ package detect
 import (
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/memsight/memsight/pkg/observe"
@@ -252,20 +253,17 @@ func blockingFrame(stack []string) string {
 
 func isRuntimeFrame(f string) bool {
 	for _, p := range []string{"runtime.", "internal/", "sync.", "syscall."} {
-		if len(f) >= len(p) && f[:len(p)] == p {
+		if strings.HasPrefix(f, p) {
 			return true
 		}
 	}
 	return false
 }
 
+// trimLocation drops the " file:line" of a "function file:line" frame.
 func trimLocation(f string) string {
-	for i := 0; i < len(f); i++ {
-		if f[i] == ' ' {
-			return f[:i]
-		}
-	}
-	return f
+	fn, _, _ := strings.Cut(f, " ")
+	return fn
 }
 
 func roundAge(d time.Duration) string {

@@ -2,6 +2,7 @@ package observe
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
@@ -22,8 +23,16 @@ func (s *Session) preAttachAge(r *Running, kind string, g *goruntime.Goroutine, 
 	if g == nil || r.State != "blocked" {
 		return
 	}
-	key := fmt.Sprintf("%s|%d|%d", kind, g.Goid.V, g.WaitSince.V)
+	goroutine := fmt.Sprintf("%s|%d|", kind, g.Goid.V)
+	key := goroutine + fmt.Sprint(g.WaitSince.V)
 	if _, seen := s.firstSeen[key]; !seen {
+		// An earlier blocked call of this goroutine has ended: forget it,
+		// so the map holds one entry per goroutine.
+		for k := range s.firstSeen {
+			if strings.HasPrefix(k, goroutine) {
+				delete(s.firstSeen, k)
+			}
+		}
 		s.firstSeen[key] = now
 		return
 	}

@@ -3,6 +3,7 @@ package observe
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -148,7 +149,7 @@ func describeGoroutine(r *Running, g *goruntime.Goroutine, runners []string) {
 // above the runner.
 func calledBy(stack []goruntime.Frame, runners []string) (goruntime.Frame, bool) {
 	for i, f := range stack {
-		if !isOneOf(f.Func, runners) {
+		if !slices.Contains(runners, f.Func) {
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
@@ -161,13 +162,4 @@ func calledBy(stack []goruntime.Frame, runners []string) (goruntime.Frame, bool)
 		}
 	}
 	return goruntime.Frame{}, false
-}
-
-func isOneOf(s string, set []string) bool {
-	for _, x := range set {
-		if s == x {
-			return true
-		}
-	}
-	return false
 }

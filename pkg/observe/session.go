@@ -47,9 +47,9 @@ type Session struct {
 	att     *probe.Attachment
 	alloc   *allocState // nil without AttachConfig.AllocProbes
 	started time.Time
-	// firstSeen remembers when a running finalizer or cleanup (keyed by
-	// goroutine and function) was first seen, for ages that neither the
-	// probes nor the runtime know.
+	// firstSeen remembers when a finalizer or cleanup call that began
+	// before attach was first seen blocked (see preAttachAge): at most one
+	// entry per finalizer or cleanup goroutine.
 	firstSeen map[string]time.Time
 }
 

@@ -98,33 +98,60 @@ func agentFindingKinds() []string {
 	}
 }
 
-func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config.Settings, flags *pflag.FlagSet) error {
+// engine is the agent's pipeline without its outputs: procfs, the loaded
+// probes, the inspection cache and the agent itself. top runs one too.
+type engine struct {
+	ag     *agent.Agent
+	probes *probe.Probes
+	cache  *goexe.Cache
+}
+
+// Close releases the cache and the BPF objects; call it after ag.Run returned.
+func (e *engine) Close() {
+	e.cache.Close()
+	e.probes.Close()
+}
+
+// newEngine loads the probes and builds an agent from cfg (Procs, Cache,
+// Probes, ProcRoot and Logger are filled in here).
+func newEngine(g *globalOptions, cfg agent.Config) (*engine, error) {
 	log := g.logger()
 	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
-		return fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): memsight needs CONFIG_UPROBE_EVENTS")
+		return nil, fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): memsight needs CONFIG_UPROBE_EVENTS")
 	}
 	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	probes, err := probe.New(probe.Config{Logger: log})
 	if err != nil {
 		if missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE"); errors.Is(err, probe.ErrPermission) && len(missing) > 0 {
-			return fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
+			return nil, fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
 		}
-		return fmt.Errorf("loading BPF: %w", err)
+		return nil, fmt.Errorf("loading BPF: %w", err)
 	}
-	defer probes.Close()
 	cache := goexe.NewCache(agentCacheSize)
-	defer cache.Close()
-	cfg := o.cfg
-	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
-	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
 	cfg.ProcRoot, cfg.Logger, cfg.Procs, cfg.Cache, cfg.Probes = g.procRoot, log, procs, cache, probes
 	ag, err := agent.New(cfg)
 	if err != nil {
+		cache.Close()
+		probes.Close()
+		return nil, err
+	}
+	return &engine{ag: ag, probes: probes, cache: cache}, nil
+}
+
+func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config.Settings, flags *pflag.FlagSet) error {
+	log := g.logger()
+	cfg := o.cfg
+	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
+	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
+	eng, err := newEngine(g, cfg)
+	if err != nil {
 		return err
 	}
+	defer eng.Close()
+	ag, probes := eng.ag, eng.probes
 	exp, err := prom.New(prom.Config{Source: ag, FindingKinds: agentFindingKinds(), Logger: log})
 	if err != nil {
 		return err

@@ -1,0 +1,149 @@
+// Package pkg_test checks how memsight's packages depend on each other: the
+// folder list reads as the pipeline (inspect the binary → attach probes →
+// read runtime state → per-process model → findings → exporters), and a
+// package may only import packages of earlier stages.
+package pkg_test
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/memsight/memsight/"
+
+// stages ranks every package of the module. A package may import packages
+// of a strictly lower stage only (a package of its own stage is "sideways").
+// A new package must be added here.
+var stages = map[string]int{
+	// Facts about the machine and the target, no BPF, no runtime knowledge.
+	"pkg/process":                  0,
+	"pkg/procmem":                  0,
+	"pkg/goexe/internal/pclntab":   0,
+	"pkg/goexe":                    1,
+	"pkg/goexe/internal/layoutgen": 2,
+	"pkg/preflight":                2,
+	"pkg/testutil":                 0,
+	// Attach probes, read runtime state.
+	"pkg/probe":     2,
+	"pkg/goruntime": 2,
+	"pkg/heapprof":  2,
+	// The per-process model and the findings.
+	"pkg/observe": 3,
+	"pkg/detect":  4,
+	// The node agent and its configuration.
+	"pkg/config": 5,
+	"pkg/agent":  5,
+	// Outputs and integrations.
+	"pkg/kube":           6,
+	"pkg/export/api":     6,
+	"pkg/export/prom":    6,
+	"pkg/export/webhook": 6,
+	"pkg/export/web":     6,
+	"pkg/export/term":    6,
+	// The command line: a thin layer over everything.
+	"cmd/memsight": 9,
+}
+
+// readOnly are the packages that serve HTTP or talk to other systems:
+// they must not be able to attach probes or read a process's memory, so
+// that nothing on the agent's HTTP surface can.
+var readOnly = []string{"pkg/export/", "pkg/kube"}
+
+// privileged are the imports readOnly packages must not have.
+var privileged = []string{module + "pkg/probe", module + "pkg/procmem", module + "pkg/goruntime", module + "pkg/heapprof", "github.com/cilium/ebpf"}
+
+type goPackage struct {
+	ImportPath string
+	Imports    []string
+}
+
+func listPackages(t *testing.T) []goPackage {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "./...")
+	cmd.Dir = ".."
+	out, err := cmd.Output()
+	if err != nil {
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	var pkgs []goPackage
+	dec := json.NewDecoder(strings.NewReader(string(out)))
+	for {
+		var p goPackage
+		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("decoding go list output: %v", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found only %d packages", len(pkgs))
+	}
+	return pkgs
+}
+
+// TestPipelineOrder: every package imports only earlier stages.
+func TestPipelineOrder(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel, ok := strings.CutPrefix(p.ImportPath, module)
+		if !ok || rel == "pkg" {
+			continue
+		}
+		if strings.HasPrefix(rel, "testdata/") || strings.HasPrefix(rel, "examples/") || strings.HasPrefix(rel, "bench/") || strings.HasPrefix(rel, "deploy") {
+			continue
+		}
+		stage, known := stages[rel]
+		if !known {
+			t.Errorf("%s has no stage: add it to stages in pkg/imports_test.go", rel)
+			continue
+		}
+		for _, imp := range p.Imports {
+			dep, ok := strings.CutPrefix(imp, module)
+			if !ok {
+				continue
+			}
+			if dep == "pkg/testutil" {
+				t.Errorf("%s imports pkg/testutil outside its tests", rel)
+				continue
+			}
+			if ds, known := stages[dep]; known && ds >= stage {
+				t.Errorf("%s (stage %d) imports %s (stage %d): a package may only import earlier stages of the pipeline", rel, stage, dep, ds)
+			}
+		}
+	}
+}
+
+// TestHTTPSurfaceIsReadOnly: exporters and the Kubernetes client do not
+// import the packages that attach probes or read process memory. (They are
+// linked into the same binary through pkg/agent, whose types they render;
+// what they hold of the agent is its read-only Snapshot method.)
+func TestHTTPSurfaceIsReadOnly(t *testing.T) {
+	for _, p := range listPackages(t) {
+		rel, ok := strings.CutPrefix(p.ImportPath, module)
+		if !ok {
+			continue
+		}
+		guarded := false
+		for _, prefix := range readOnly {
+			guarded = guarded || strings.HasPrefix(rel, prefix)
+		}
+		if !guarded {
+			continue
+		}
+		for _, dep := range p.Imports {
+			for _, bad := range privileged {
+				if dep == bad || strings.HasPrefix(dep, bad+"/") {
+					t.Errorf("%s depends on %s: the HTTP surface must not be able to attach probes or read memory", rel, dep)
+				}
+			}
+		}
+	}
+}

@@ -1,6 +1,9 @@
-# memsight image: a static binary built with the committed BPF objects (no
-# clang needed), on a minimal base. Runs the node agent.
-FROM golang:1.26 AS build
+# memsight image. Build with `make image`, which sets the OCI labels' version,
+# revision and creation time.
+#
+# Stage build: a static binary (CGO_ENABLED=0, -trimpath) with the committed
+# BPF objects embedded: nothing is generated, so no clang is needed anywhere.
+FROM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
@@ -8,12 +11,24 @@ COPY . .
 ARG VERSION=dev
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/memsight ./cmd/memsight
 
-FROM gcr.io/distroless/static-debian12:nonroot
+# Final stage: distroless static (CA certificates, tzdata, /etc/passwd; no
+# shell, no package manager) and the binary, nothing else.
+FROM gcr.io/distroless/static-debian12
+ARG VERSION=dev
+ARG REVISION=unknown
+ARG CREATED=unknown
 LABEL org.opencontainers.image.title="memsight" \
-      org.opencontainers.image.description="eBPF memory profiler for Go processes" \
+      org.opencontainers.image.description="eBPF memory profiler for Go processes: finalizer stalls, heap vs RSS, goroutine leaks" \
       org.opencontainers.image.source="https://github.com/memsight/memsight" \
-      org.opencontainers.image.licenses="Apache-2.0"
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}"
 COPY --from=build /out/memsight /usr/bin/memsight
-USER 0
+# Root, on purpose: the agent needs CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE and
+# CAP_DAC_READ_SEARCH in its effective set, which a non-root user gets only as
+# ambient capabilities, and Kubernetes cannot set those. The DaemonSet drops
+# every other capability (docs/security.md).
+USER 0:0
 ENTRYPOINT ["/usr/bin/memsight"]
 CMD ["agent"]

@@ -4,16 +4,23 @@ BIN      ?= bin/memsight
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X main.version=$(VERSION)
 FUZZTIME ?= 10s
+IMAGE    ?= memsight:$(VERSION)
 # Packages with fuzz targets, as "package:FuzzName".
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -r grep -H '^func Fuzz' | sed -E 's|^(.*)/[^/]*_test.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
-.PHONY: help build generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
+.PHONY: help build image generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
 
 build: ## build bin/memsight (needs no clang: BPF objects are committed)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/memsight
+
+image: ## build the container image IMAGE with docker (OCI labels: version, git revision, build time)
+	@command -v docker >/dev/null || { echo "make image needs docker"; exit 1; }
+	docker build --build-arg VERSION=$(VERSION) \
+		--build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
+		--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE) .
 
 generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang-14
 	$(GO) generate ./pkg/probe/...

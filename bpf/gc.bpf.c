@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
  * GC cycles and stop-the-world pauses (a few probe hits per GC cycle, never
- * per allocation), and forgetting a process when it exits.
+ * per allocation).
  * Registers: Go runtime mgc.go, mgcpacer.go and proc.go (1.20-1.27).
  */
 #include <memsight/maps.h>
@@ -120,47 +120,5 @@ int stw_start(go_regs *ctx)
 	e->duration_ns = pause;
 	e->arg = go_now;
 	event_submit(e);
-	return 0;
-}
-
-static long drop_run(void *map, struct run_key *k, struct run *r, __u32 *tgid)
-{
-	if (k->tgid == *tgid)
-		bpf_map_delete_elem(map, k);
-	return 0;
-}
-
-/*
- * sched_process_exit (raw tracepoint: needs no tracefs). When a watched
- * process's main thread exits, report its last counters and forget it, so no
- * stale in-flight state survives and a reused PID starts unwatched.
- */
-SEC("raw_tracepoint/sched_process_exit")
-int process_exit(struct bpf_raw_tracepoint_args *ctx)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32;
-	struct proc_state *p;
-	struct exit_event *e;
-
-	if ((__u32)id != tgid || !bpf_map_lookup_elem(&watched, &tgid))
-		return 0;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (e) {
-		__builtin_memset(e, 0, sizeof(*e));
-		e->ev.kind = EV_EXIT;
-		e->ev.tgid = tgid;
-		e->ev.tid = tgid;
-		e->ev.ts_ns = bpf_ktime_get_ns();
-		p = bpf_map_lookup_elem(&procs, &tgid);
-		if (p)
-			e->state = *p;
-		event_submit(e);
-	} else {
-		count_drop();
-	}
-	bpf_map_delete_elem(&procs, &tgid);
-	bpf_map_delete_elem(&watched, &tgid);
-	bpf_for_each_map_elem(&cleanup_runs, drop_run, &tgid, 0);
 	return 0;
 }

@@ -6,6 +6,7 @@
  */
 #include "finalizers.bpf.c"
 #include "gc.bpf.c"
+#include "process.bpf.c"
 #include "alloc.bpf.c"
 
 /* Types pkg/probe needs that no program references: keep them in the BTF for bpf2go -type. */

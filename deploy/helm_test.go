@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +30,8 @@ func (f chartFiles) Get(name string) string { return f[name] }
 // renderChart renders the chart's templates with Go's text/template and the
 // few Helm functions the templates use, with Helm's semantics (missing keys
 // render empty; toYaml drops the final newline). It keeps the test free of
-// Helm; TestHelmTemplate compares it with `helm template` where helm is
-// installed. overrides replace top-level values.
+// Helm; TestHelmTemplate compares it with `helm template`. overrides
+// replace top-level values.
 func renderChart(t *testing.T, ns string, overrides map[string]any) []byte {
 	t.Helper()
 	var chart map[string]any
@@ -243,41 +244,106 @@ func TestChartMatchesBase(t *testing.T) {
 	}
 }
 
-// TestHelmTemplate renders the chart with the helm binary when one is on
-// PATH (CI has none: the test is skipped there) and checks that it renders
-// what renderChart does.
-func TestHelmTemplate(t *testing.T) {
+// requireHelm returns the helm binary on PATH. Without one the test fails
+// (.ci/run installs it) unless MEMSIGHT_SKIP_HELM=1 asks to skip, like
+// MEMSIGHT_SKIP_BPF for the BPF tests.
+func requireHelm(t *testing.T) string {
+	t.Helper()
 	helm, err := exec.LookPath("helm")
-	if err != nil {
-		t.Skip("helm is not installed")
+	if err == nil {
+		return helm
 	}
-	for _, set := range [][]string{nil, {"--set", "privileged=true"}, {"--set", "extraCapabilities={SYS_ADMIN}"}, {"--set", "serviceMonitor.enabled=false"}} {
-		cmd := exec.Command(helm, append([]string{"template", "memsight", chartDir, "--namespace", "memsight"}, set...)...)
-		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("helm template %v: %v", set, err)
-		}
-		got := decodeStream(t, "helm template", out)
-		overrides := map[string]any{}
-		switch {
-		case set == nil:
-		case set[1] == "privileged=true":
-			overrides["privileged"] = true
-		case set[1] == "serviceMonitor.enabled=false":
-			overrides["serviceMonitor"] = map[string]any{"enabled": false, "interval": "30s", "scrapeTimeout": "10s", "labels": map[string]any{}}
-		default:
-			overrides["extraCapabilities"] = []any{"SYS_ADMIN"}
-		}
-		want := decodeStream(t, "renderChart", renderChart(t, "memsight", overrides))
-		g, w := got.byKind(), want.byKind()
-		for kind := range g {
-			if !reflect.DeepEqual(g[kind], w[kind]) {
-				gy, _ := json.MarshalIndent(g[kind], "", " ")
-				wy, _ := json.MarshalIndent(w[kind], "", " ")
-				t.Errorf("helm template %v: %s differ from renderChart's:\nhelm:\n%s\nrenderChart:\n%s", set, kind, gy, wy)
+	if os.Getenv("MEMSIGHT_SKIP_HELM") == "1" {
+		t.Skip("MEMSIGHT_SKIP_HELM=1: helm template test skipped on request")
+	}
+	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (.ci/run does), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
+	return ""
+}
+
+// chartValue returns the chart's default value of the top-level key with
+// the given fields replaced, for renderChart's overrides.
+func chartValue(t *testing.T, key string, fields map[string]any) map[string]any {
+	t.Helper()
+	var values map[string]any
+	strict(t, "values.yaml", readFile(t, filepath.Join(chartDir, "values.yaml")), &values)
+	def, ok := values[key].(map[string]any)
+	if !ok {
+		t.Fatalf("values.yaml: %s is not a map", key)
+	}
+	out := maps.Clone(def)
+	maps.Copy(out, fields)
+	return out
+}
+
+// TestHelmTemplate renders the chart with the helm binary, with default
+// values and with each toggle, decodes every object strictly into the
+// Kubernetes API types (or the local CRD types), checks what the docs
+// promise, and checks that it renders what renderChart does.
+func TestHelmTemplate(t *testing.T) {
+	helm := requireHelm(t)
+	off := map[string]any{"enabled": false}
+	for _, tc := range []struct {
+		name      string
+		set       []string
+		overrides map[string]any
+		check     func(t *testing.T, o *objects)
+	}{
+		{"defaults", nil, nil, func(t *testing.T, o *objects) { o.check(t, "memsight", true) }},
+		{"privileged", []string{"privileged=true"}, map[string]any{"privileged": true}, func(t *testing.T, o *objects) {
+			sc := o.daemonSets[0].Spec.Template.Spec.Containers[0].SecurityContext
+			if sc.Privileged == nil || !*sc.Privileged || sc.Capabilities != nil || sc.AllowPrivilegeEscalation != nil {
+				t.Errorf("securityContext %+v: want privileged, no capabilities, allowPrivilegeEscalation unset", sc)
 			}
-		}
+		}},
+		{"SYS_ADMIN", []string{"extraCapabilities={SYS_ADMIN}"}, map[string]any{"extraCapabilities": []any{"SYS_ADMIN"}}, func(t *testing.T, o *objects) {
+			sc := o.daemonSets[0].Spec.Template.Spec.Containers[0].SecurityContext
+			if want := append(slices.Clone(wantCaps), "SYS_ADMIN"); !slices.Equal(sc.Capabilities.Add, want) || sc.AllowPrivilegeEscalation != nil {
+				t.Errorf("capabilities add %v, want %v and allowPrivilegeEscalation unset", sc.Capabilities.Add, want)
+			}
+		}},
+		{"no ServiceMonitor", []string{"serviceMonitor.enabled=false"},
+			map[string]any{"serviceMonitor": chartValue(t, "serviceMonitor", off)}, func(t *testing.T, o *objects) {
+				if len(o.serviceMonitors) != 0 || len(o.rules) != 1 {
+					t.Errorf("%d ServiceMonitors, %d PrometheusRules; want 0 and 1", len(o.serviceMonitors), len(o.rules))
+				}
+			}},
+		{"no PrometheusRule", []string{"prometheusRule.enabled=false"},
+			map[string]any{"prometheusRule": chartValue(t, "prometheusRule", off)}, func(t *testing.T, o *objects) {
+				if len(o.serviceMonitors) != 1 || len(o.rules) != 0 {
+					t.Errorf("%d ServiceMonitors, %d PrometheusRules; want 1 and 0", len(o.serviceMonitors), len(o.rules))
+				}
+			}},
+		{"no monitoring", []string{"serviceMonitor.enabled=false", "prometheusRule.enabled=false"},
+			map[string]any{"serviceMonitor": chartValue(t, "serviceMonitor", off), "prometheusRule": chartValue(t, "prometheusRule", off)},
+			func(t *testing.T, o *objects) { o.check(t, "memsight", false) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", "memsight", chartDir, "--namespace", "memsight"}
+			for _, s := range tc.set {
+				args = append(args, "--set", s)
+			}
+			cmd := exec.Command(helm, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
+			}
+			got := decodeStream(t, "helm template "+tc.name, out)
+			if len(got.daemonSets) != 1 {
+				t.Fatalf("helm template %s: %d DaemonSets, want 1", tc.name, len(got.daemonSets))
+			}
+			tc.check(t, got)
+			want := decodeStream(t, "renderChart "+tc.name, renderChart(t, "memsight", tc.overrides))
+			g, w := got.byKind(), want.byKind()
+			for kind := range g {
+				if !reflect.DeepEqual(g[kind], w[kind]) {
+					gy, _ := json.MarshalIndent(g[kind], "", " ")
+					wy, _ := json.MarshalIndent(w[kind], "", " ")
+					t.Errorf("helm template %s: %s differ from renderChart's:\nhelm:\n%s\nrenderChart:\n%s", tc.name, kind, gy, wy)
+				}
+			}
+		})
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/export/api"
 	"github.com/memsight/memsight/pkg/export/prom"
+	"github.com/memsight/memsight/pkg/export/web"
 	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/probe"
@@ -37,6 +38,7 @@ type agentOptions struct {
 	excludeComm string
 	includeComm string
 	conf        configFlags
+	kube        kubeFlags
 	cfg         agent.Config
 }
 
@@ -51,10 +53,16 @@ func agentCmd(g *globalOptions, o *agentOptions) *cobra.Command {
 		Short: "Watch every Go process of the machine; serve Prometheus metrics and a JSON API",
 		Long: `agent attaches to every Go process of the machine (one set of probes per
 executable, shared by its processes), samples each every --interval, runs the
-detectors, and serves /metrics (Prometheus), /api/v1/processes,
-/api/v1/processes/{pid}, /api/v1/findings, /healthz and /readyz on --listen.
-New processes are attached within about --rescan-interval; SIGTERM or Ctrl-C
-detaches everything and exits.`,
+detectors, and serves on --listen a read-only web page at / (the Go
+processes, their RSS, heap and finalizer-queue charts over the last hour, the
+active findings with the stuck finalizer's stack), /metrics (Prometheus),
+/api/v1/processes, /api/v1/processes/{pid}, /api/v1/findings,
+/api/v1/history, /healthz and /readyz.
+New processes are found by a BPF exec event and attached within tens of
+milliseconds (--rescan-interval is the safety net, and the way when exec
+events are unavailable); SIGTERM or Ctrl-C detaches everything and exits.
+Pods are named from the Kubernetes API when running in a cluster
+(--kubernetes).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			file, err := readConfig(o.conf.path)
@@ -74,9 +82,9 @@ detaches everything and exits.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&o.listen, "listen", ":9464", "address of the HTTP server (/metrics, /api/v1/..., /healthz, /readyz)")
+	f.StringVar(&o.listen, "listen", ":9464", "address of the HTTP server (the page at /, /metrics, /api/v1/..., /healthz, /readyz)")
 	f.DurationVar(&o.cfg.Interval, "interval", agent.DefaultInterval, "time between two samples of a process")
-	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes")
+	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes: a safety net behind exec events (250ms when exec events are unavailable and this is left at its default)")
 	f.DurationVar(&o.cfg.Reconcile, "reconcile-interval", agent.DefaultReconcile, "how often every process is checked again (late execs, failed attaches)")
 	f.DurationVar(&o.cfg.MinProcessAge, "min-process-age", 0, "attach only to processes at least this old")
 	f.StringVar(&o.excludeComm, "exclude-comm", "", "never attach to processes whose comm matches this regular expression")
@@ -85,6 +93,7 @@ detaches everything and exits.`,
 	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
 	addConfigFlags(f, &o.conf)
+	addKubeFlags(f, &o.kube)
 	return cmd
 }
 
@@ -116,8 +125,8 @@ func (e *engine) Close() {
 // Probes, ProcRoot and Logger are filled in here).
 func newEngine(g *globalOptions, cfg agent.Config) (*engine, error) {
 	log := g.logger()
-	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
-		return nil, fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): memsight needs CONFIG_UPROBE_EVENTS")
+	if err := preflightGate(g, log); err != nil {
+		return nil, err
 	}
 	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
 	if err != nil {
@@ -146,11 +155,18 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	cfg := o.cfg
 	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
 	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
-	eng, err := newEngine(g, cfg)
+	kb, err := startKube(ctx, kubeSettings(set.Kubernetes, flags, o.kube), log) // nil without Kubernetes
 	if err != nil {
 		return err
 	}
+	cfg.Pods = kb.agentPods()
+	eng, err := newEngine(g, cfg)
+	if err != nil {
+		kb.stop()
+		return err
+	}
 	defer eng.Close()
+	defer kb.stop() // before eng.Close: the Events recorder reads the agent
 	ag, probes := eng.ag, eng.probes
 	exp, err := prom.New(prom.Config{Source: ag, FindingKinds: agentFindingKinds(), Logger: log})
 	if err != nil {
@@ -161,6 +177,11 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		return err
 	}
 	extra := sink.Collectors()
+	kubeMetrics, err := kb.startEvents(ag, set.Interval)
+	if err != nil {
+		return err
+	}
+	extra = append(extra, kubeMetrics...)
 	var watcher *config.Watcher
 	if o.conf.path != "" {
 		hup := make(chan os.Signal, 1)
@@ -182,9 +203,20 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	if err != nil {
 		return err
 	}
+	hist, err := web.NewRecorder(web.RecorderConfig{Source: ag, Logger: log})
+	if err != nil {
+		return err
+	}
+	page, err := web.New(web.Config{Recorder: hist, Logger: log})
+	if err != nil {
+		return err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", exp.Handler())
 	mux.Handle("/", apiHandler)
+	for _, pattern := range web.Routes() { // the page at /, its files, /api/v1/history
+		mux.Handle(pattern, page)
+	}
 	ln, err := net.Listen("tcp", set.Listen)
 	if err != nil {
 		return fmt.Errorf("listening on --listen %s: %w", set.Listen, err)
@@ -205,12 +237,16 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	if watcher != nil {
 		wg.Go(func() { watcher.Run(ctx) })
 	}
+	histCtx, histStop := context.WithCancel(ctx)
+	defer histStop() // runs before wg.Wait, even when ag.Run fails early
+	wg.Go(func() { hist.Run(histCtx) })
 	// The sink stops with the agent, then flushes its pending deliveries
 	// (within webhook.flush_timeout) before runAgent returns.
 	sinkCtx, sinkStop := context.WithCancel(context.Background())
 	defer sinkStop()
 	wg.Go(func() { sink.Run(sinkCtx) })
 	runErr := ag.Run(ctx) // returns when ctx is done, after detaching everything
+	cancel()              // ag.Run may also return early on error: stop the watcher and the recorder
 	sinkStop()
 	select {
 	case err := <-srvErr: // the server failed first

@@ -103,7 +103,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	if err != nil {
 		return err
 	}
-	probes, err := probe.New(probe.Config{Logger: log})
+	probes, err := probe.New(probe.Config{Logger: log, NoExecEvents: true}) // one process: no discovery
 	if err != nil {
 		if errors.Is(err, probe.ErrPermission) {
 			missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE")

@@ -51,6 +51,8 @@ reads runtime state from the process's memory (read only).`,
 		newProfileCmd(g),
 		newGoroutinesCmd(g),
 		newAgentCmd(g),
+		newTopCmd(g),
+		newCheckCmd(g),
 	)
 	return root
 }

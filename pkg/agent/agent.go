@@ -22,6 +22,7 @@ type Agent struct {
 
 	jobs chan int // PIDs to inspect
 	wg   sync.WaitGroup
+	exec *execs // exec events and inspection times
 
 	mu         sync.Mutex
 	procs      map[int]*entry
@@ -50,6 +51,7 @@ func New(cfg Config) (*Agent, error) {
 		procs:      map[int]*entry{},
 		bins:       map[goexe.Key]*shared{},
 		attachErrs: map[string]uint64{},
+		exec:       newExecs(),
 	}
 	a.tun.Store(cfg.tunables())
 	if dev, ino, err := cfg.Procs.ExeKey(cfg.Self); err == nil {
@@ -60,8 +62,10 @@ func New(cfg Config) (*Agent, error) {
 
 // Run scans /proc, attaches to every Go process found and keeps doing so
 // for new ones until ctx is done; then it detaches everything and returns
-// nil. It returns an error only when it cannot start (procfs unreadable, the
-// probes' events already read elsewhere). Run may be called once.
+// nil. New programs are found by the probes' exec events when they are live
+// (probe.Probes.ExecEvents), and by rescanning /proc. It returns an error
+// only when it cannot start (procfs unreadable, the probes' events already
+// read elsewhere). Run may be called once.
 func (a *Agent) Run(ctx context.Context) error {
 	a.mu.Lock()
 	if a.running {
@@ -81,7 +85,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	evErr := make(chan error, 1)
 	a.wg.Go(func() {
 		evErr <- a.cfg.Probes.Run(ctx, func(ev probe.Event) {
-			if ev.Kind == probe.ProcessExit {
+			if ev.Kind == probe.ProcessExit || ev.Kind == probe.ProcessExec {
 				select {
 				case events <- ev:
 				case <-ctx.Done():
@@ -94,10 +98,23 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	a.initialScan(ctx, pids)
 
-	rescan := time.NewTicker(a.cfg.Rescan)
+	every := a.rescanInterval()
+	a.log.Info("finding new processes", "exec_events", a.cfg.Probes.ExecEvents(), "rescan_interval", every,
+		"reconcile_interval", a.cfg.Reconcile)
+	rescan := time.NewTicker(every)
 	defer rescan.Stop()
 	reconcile := time.NewTicker(a.cfg.Reconcile)
 	defer reconcile.Stop()
+	due := time.NewTimer(time.Hour) // armed by runDue
+	due.Stop()
+	defer due.Stop()
+	runDue := func() {
+		todo, next := a.runDue(time.Now())
+		if !next.IsZero() {
+			due.Reset(time.Until(next))
+		}
+		a.enqueue(ctx, todo)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -108,7 +125,16 @@ func (a *Agent) Run(ctx context.Context) error {
 			}
 			return nil
 		case ev := <-events:
-			a.exited(ev.PID, ev.Ns)
+			switch {
+			case ev.Kind == probe.ProcessExit:
+				a.exited(ev.PID, ev.Ns)
+			case a.onExec(ev.PID, ev.Ns):
+				a.enqueue(ctx, []int{ev.PID})
+			}
+		case <-a.exec.wake:
+			runDue()
+		case <-due.C:
+			runDue()
 		case <-rescan.C:
 			a.rescan(ctx, false)
 		case <-reconcile.C:
@@ -183,7 +209,9 @@ func (a *Agent) inspectLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case pid := <-a.jobs:
+			a.beginInspect(pid)
 			a.inspect(ctx, pid)
+			a.endInspect(pid)
 		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultInterval     = time.Second
-	DefaultRescan       = 250 * time.Millisecond
+	DefaultRescan       = 2 * time.Second // with exec events; see FallbackRescan
 	DefaultReconcile    = 30 * time.Second
 	DefaultMaxProcesses = 256
 	DefaultExecWindow   = 5 * time.Second
@@ -41,7 +41,10 @@ type Config struct {
 	Detect detect.Config
 	// Interval is the time between two samples of one process.
 	Interval time.Duration
-	// Rescan is how often /proc is listed for new and vanished PIDs.
+	// Rescan is how often /proc is listed for new and vanished PIDs. With
+	// the probes' exec events (the normal case) a new program is inspected
+	// on its exec and the rescan is a safety net; without them, a Rescan
+	// left at DefaultRescan is FallbackRescan.
 	Rescan time.Duration
 	// Reconcile is how often every known process is checked again: an exec
 	// after ExecWindow, failed attaches (with backoff).
@@ -63,6 +66,10 @@ type Config struct {
 	Self int
 	// Inspectors is how many processes are inspected and attached at once.
 	Inspectors int
+	// Pods, when set, names the pod, namespace and container of processes
+	// in Kubernetes pods, and keeps memsight away from pods annotated
+	// memsight.io/ignore: "true" (pkg/kube). Nil outside Kubernetes.
+	Pods Pods
 }
 
 func (c Config) withDefaults() (Config, error) {

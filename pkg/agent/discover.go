@@ -71,6 +71,7 @@ func (a *Agent) rescan(ctx context.Context, full bool) {
 		}
 	}
 	a.mu.Unlock()
+	a.exec.forget(pids)
 	a.enqueue(ctx, todo)
 }
 
@@ -83,6 +84,8 @@ func (a *Agent) due(e *entry, now time.Time, full bool) bool {
 		return a.watching < a.tunables().MaxProcesses
 	case stFailed:
 		return full && !e.retryAt.IsZero() && !now.Before(e.retryAt) || full && a.execed(e)
+	case stIgnored:
+		return a.unignored(e) // the pod's memsight.io/ignore annotation was removed
 	case stOther, stExcluded, stUnsupported:
 		young := now.Sub(e.firstSeen) < a.cfg.ExecWindow
 		return (young || full) && a.execed(e)
@@ -90,8 +93,13 @@ func (a *Agent) due(e *entry, now time.Time, full bool) bool {
 	return false
 }
 
-// execed reports whether e's executable changed since it was inspected.
+// execed reports whether e's process exec'd since it was inspected: an exec
+// event newer than the inspection, or another executable (with exec events
+// off, or a missed event; an exec of the same file shows only in events).
 func (a *Agent) execed(e *entry) bool {
+	if a.exec.stale(e.pid) {
+		return true
+	}
 	dev, ino, err := a.cfg.Procs.ExeKey(e.pid)
 	if err != nil {
 		return false // gone, or a kernel thread: the next rescan decides

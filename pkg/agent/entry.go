@@ -19,6 +19,7 @@ const (
 	stLimited                  // a Go process over MaxProcesses
 	stUnsupported              // a Go process memsight cannot attach to
 	stFailed                   // attaching failed
+	stIgnored                  // a Go process of a pod annotated memsight.io/ignore: "true"
 	stWatching                 // sampled by its worker
 	stClosing                  // its worker is detaching it
 )
@@ -34,6 +35,8 @@ func (s state) public() string {
 		return StateUnsupported
 	case stLimited:
 		return StateMaxProcesses
+	case stIgnored:
+		return StateIgnored
 	}
 	return ""
 }

@@ -39,7 +39,7 @@ func (a *Agent) inspect(ctx context.Context, pid int) {
 	if st != stInspecting {
 		a.finish(pid, func(e *entry, now time.Time) {
 			e.exe = info.exe
-			if st == stFailed || st == stUnsupported {
+			if st == stFailed || st == stUnsupported || st == stIgnored {
 				e.info = info.p
 			}
 			e.set(st, info.reason, now)
@@ -69,6 +69,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 	}
 	info.proc = proc
 	info.p = Process{PID: pid, Comm: proc.Comm, Exe: proc.Exe, ContainerID: proc.ContainerID, PodUID: proc.PodUID}
+	ignored := a.enrich(&info.p)
 	dev, ino, err := a.cfg.Procs.ExeKey(pid)
 	if err != nil {
 		return stOther, info, nil, !errors.Is(err, process.ErrNoProcess)
@@ -106,6 +107,9 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 		}
 		a.countError(ReasonUnsupported)
 		return stUnsupported, info, nil, true
+	case ignored:
+		info.reason = ignoredReason(info.p)
+		return stIgnored, info, nil, true
 	}
 	return stInspecting, info, bin, true
 }

@@ -20,6 +20,10 @@ const (
 	// StateMaxProcesses: not watched because MaxProcesses are; attached
 	// when one of them exits.
 	StateMaxProcesses = "max_processes"
+	// StateIgnored: not watched because its pod is annotated
+	// memsight.io/ignore: "true" (Reason names the pod); attached once the
+	// annotation is removed.
+	StateIgnored = "ignored"
 )
 
 // Process is one Go process the agent knows, watched or not.
@@ -31,7 +35,9 @@ type Process struct {
 	BuildID     string    `json:"build_id,omitempty"`
 	ContainerID string    `json:"container_id"`
 	PodUID      string    `json:"pod_uid"`
-	Namespace   string    `json:"namespace"` // Kubernetes namespace; "" until Kubernetes enrichment
+	Pod         string    `json:"pod"`       // pod name (Config.Pods); "" outside Kubernetes or while the pod is unknown
+	Namespace   string    `json:"namespace"` // the pod's namespace; "" likewise
+	Container   string    `json:"container"` // the container's name in the pod; "" likewise
 	State       string    `json:"state"`
 	Reason      string    `json:"reason,omitempty"`
 	Since       time.Time `json:"since"` // when the process entered State
@@ -53,12 +59,16 @@ type Stats struct {
 	// Skipped counts processes not attached now, by reason: max_processes
 	// (Go processes waiting for a slot), min_process_age (any process, not
 	// yet inspected), excluded (any process left out by ExcludeComm or
-	// IncludeComm).
+	// IncludeComm), ignored (Go processes of pods annotated
+	// memsight.io/ignore: "true").
 	Skipped map[string]int
 	// EventsLost counts probe events lost to a full ring buffer.
 	EventsLost uint64
 	// Ready is set once the initial scan has been inspected.
 	Ready bool
+	// ExecEvents: new programs are found by the probes' exec events (else
+	// only by rescanning /proc; see Config.Rescan).
+	ExecEvents bool
 }
 
 // Snapshot is the agent's state at one instant.
@@ -79,8 +89,9 @@ func (a *Agent) Snapshot() Snapshot {
 		Binaries:     len(a.bins),
 		AttachErrors: maps.Clone(a.attachErrs),
 		SampleErrors: a.sampleErrs,
-		Skipped:      map[string]int{"max_processes": 0, "min_process_age": 0, "excluded": 0},
+		Skipped:      map[string]int{"max_processes": 0, "min_process_age": 0, "excluded": 0, "ignored": 0},
 		Ready:        a.ready,
+		ExecEvents:   a.cfg.Probes.ExecEvents(),
 	}
 	for _, e := range a.procs {
 		switch e.state {
@@ -90,6 +101,8 @@ func (a *Agent) Snapshot() Snapshot {
 			st.Skipped["excluded"]++
 		case stLimited:
 			st.Skipped["max_processes"]++
+		case stIgnored:
+			st.Skipped["ignored"]++
 		}
 		name := e.state.public()
 		if name == "" {
@@ -106,6 +119,7 @@ func (a *Agent) Snapshot() Snapshot {
 		snap.Processes = append(snap.Processes, p)
 	}
 	a.mu.Unlock()
+	a.enrichAll(snap.Processes)
 	sort.Slice(snap.Processes, func(i, j int) bool { return snap.Processes[i].PID < snap.Processes[j].PID })
 	if st.AttachErrors == nil {
 		st.AttachErrors = map[string]uint64{}

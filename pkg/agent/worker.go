@@ -47,6 +47,11 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 			a.stop(e, "exec")
 			return "exec"
 		}
+		if a.refreshPod(e) {
+			why := ignoredReason(e.info)
+			a.stop(e, why)
+			return why
+		}
 		if t := a.tunables(); t != tun {
 			tun = t
 			det.SetConfig(t.Detect)
@@ -68,7 +73,9 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 			a.mu.Unlock()
 		default:
 			a.mu.Lock()
-			if e.state == stWatching {
+			// A sample taken across an exec may mix the new program with the
+			// old one's offsets: drop it; the exec event detaches e.
+			if e.state == stWatching && !a.exec.stale(e.pid) {
 				e.latest = s
 			}
 			a.mu.Unlock()

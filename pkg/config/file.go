@@ -15,6 +15,7 @@ type File struct {
 	Excludes   Excludes      `yaml:"excludes"`
 	Thresholds Thresholds    `yaml:"thresholds"`
 	Webhook    WebhookFile   `yaml:"webhook"`
+	Kubernetes KubeFile      `yaml:"kubernetes"`
 }
 
 // Excludes chooses the processes watched.
@@ -65,4 +66,14 @@ type WebhookFile struct {
 	// this often (default 1m; Alertmanager resolves an alert not re-sent
 	// within its resolve_timeout).
 	ResendInterval time.Duration `yaml:"resend_interval"`
+}
+
+// KubeFile is the kubernetes section: pod names from the Kubernetes API and
+// Events on pods. Changes take effect at the next restart.
+type KubeFile struct {
+	// Mode: auto (default: on in a pod, or with kubeconfig), on or off.
+	Mode       string `yaml:"mode"`
+	Kubeconfig string `yaml:"kubeconfig"` // default: the pod's service account
+	NodeName   string `yaml:"node_name"`  // default: $NODE_NAME
+	Events     *bool  `yaml:"events"`     // Events on pods when findings fire (default true)
 }

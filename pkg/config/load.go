@@ -78,6 +78,8 @@ func section(typ string) (string, []string) {
 		v, where = Thresholds{}, " in thresholds"
 	case "WebhookFile":
 		v, where = WebhookFile{}, " in webhook"
+	case "KubeFile":
+		v, where = KubeFile{}, " in kubernetes"
 	default:
 		return "", nil
 	}

@@ -25,7 +25,23 @@ type Settings struct {
 	MaxProcesses  int           // 0 keeps the flag's default
 	MinProcessAge time.Duration // 0: no minimum
 	Webhook       Webhook
+	Kubernetes    Kube
 }
+
+// Kube is the resolved kubernetes section.
+type Kube struct {
+	Mode       string // KubeAuto, KubeOn or KubeOff
+	Kubeconfig string
+	NodeName   string // "": $NODE_NAME
+	Events     bool
+}
+
+// Kubernetes modes.
+const (
+	KubeAuto = "auto"
+	KubeOn   = "on"
+	KubeOff  = "off"
+)
 
 // Webhook is the resolved webhook section; URL "" means no webhook.
 type Webhook struct {
@@ -92,6 +108,17 @@ func Resolve(f *File, profile string) (Settings, error) {
 		*r.dst = re
 	}
 	s.Detect = thresholds(base, f.Thresholds, bad)
+	s.Kubernetes = Kube{Mode: f.Kubernetes.Mode, Kubeconfig: f.Kubernetes.Kubeconfig, NodeName: f.Kubernetes.NodeName, Events: true}
+	switch s.Kubernetes.Mode {
+	case "":
+		s.Kubernetes.Mode = KubeAuto
+	case KubeAuto, KubeOn, KubeOff:
+	default:
+		bad("kubernetes.mode", "unknown mode %q (allowed: %s, %s, %s)", s.Kubernetes.Mode, KubeAuto, KubeOn, KubeOff)
+	}
+	if f.Kubernetes.Events != nil {
+		s.Kubernetes.Events = *f.Kubernetes.Events
+	}
 	var err error
 	if s.Webhook, err = webhook(f.Webhook); err != nil {
 		errs = append(errs, err)

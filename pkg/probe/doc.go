@@ -5,7 +5,9 @@
 // stop-the-world pauses.
 //
 // Lifetimes: New loads the object once per memsight process and attaches the
-// sched_process_exit raw tracepoint. Attach adds one uprobe per located point
+// sched_process_exit and sched_process_exec raw tracepoints (the latter
+// reports every exec of the machine as a ProcessExec event; if it cannot be
+// attached, New logs a warning and ExecEvents is false). Attach adds one uprobe per located point
 // of one executable (by inode, so all its processes, or one PID); one
 // Attachment can serve many processes, which are recorded only while watched
 // (Watch/Unwatch; Attach with a PID watches it). A watched process is forgotten
@@ -26,10 +28,12 @@
 // Uprobes are attached as uprobe_multi BPF links where the kernel has them
 // (Linux 6.6+; they need CAP_BPF and CAP_PERFMON), else as perf-event uprobes,
 // which need CAP_SYS_ADMIN since Linux 6.16 (and the stable kernels that got
-// that change). Neither needs tracefs. The process-exit hook is a raw
-// tracepoint. Counters are per process and kept in the kernel; events (one
-// per finalizer or cleanup start and end, and per stop-the-world pause) go
-// through a 1 MiB ring buffer that Run polls; nothing is per allocation.
+// that change). Neither needs tracefs. The process-exit and process-exec
+// hooks are raw tracepoints. Counters are per process and kept in the
+// kernel; events (one per finalizer or cleanup start and end, per
+// stop-the-world pause, and per exec of any process) go through a 1 MiB ring
+// buffer that Run polls (an exec wakes it at once); nothing is per
+// allocation.
 //
 // Allocation probes are separate and opt-in (AttachAlloc): entry probes on
 // the allocator's slow paths and, on request, on the mallocgc family, for one

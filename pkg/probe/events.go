@@ -22,6 +22,11 @@ const (
 	CleanupEnd     EventKind = EventKind(memsightEventKindEV_CLEANUP_END)
 	STWEnd         EventKind = EventKind(memsightEventKindEV_STW_END)
 	ProcessExit    EventKind = EventKind(memsightEventKindEV_EXIT)
+	// ProcessExec: a process (any on the machine, watched or not) replaced
+	// its program with exec. PID is the process; TID the thread that called
+	// exec (a non-leader thread's exec takes over the leader's PID); Ns when
+	// the new program was in place. Only when ExecEvents is true.
+	ProcessExec EventKind = EventKind(memsightEventKindEV_EXEC)
 )
 
 func (k EventKind) String() string {
@@ -38,6 +43,8 @@ func (k EventKind) String() string {
 		return "stw_end"
 	case ProcessExit:
 		return "process_exit"
+	case ProcessExec:
+		return "process_exec"
 	}
 	return fmt.Sprintf("EventKind(%d)", uint16(k))
 }
@@ -49,7 +56,8 @@ const (
 )
 
 // Event is one ring-buffer record: a finalizer or cleanup starting or
-// returning, the end of a stop-the-world pause, or a watched process exiting.
+// returning, the end of a stop-the-world pause, a watched process exiting, or
+// any process exec'ing.
 type Event struct {
 	Kind EventKind
 	PID  int    // thread group ID (initial PID namespace)

@@ -124,6 +124,7 @@ const (
 	memsightEventKindEV_CLEANUP_END   memsightEventKind = 4
 	memsightEventKindEV_STW_END       memsightEventKind = 5
 	memsightEventKindEV_EXIT          memsightEventKind = 6
+	memsightEventKindEV_EXEC          memsightEventKind = 7
 )
 
 type memsightExitEvent struct {
@@ -203,6 +204,7 @@ const (
 	memsightProgFinalizerEnd       = "finalizer_end"
 	memsightProgFinalizerStart     = "finalizer_start"
 	memsightProgGcStartCycle       = "gc_start_cycle"
+	memsightProgProcessExec        = "process_exec"
 	memsightProgProcessExit        = "process_exit"
 	memsightProgQueuefinalizer     = "queuefinalizer"
 	memsightProgSetfinalizer       = "setfinalizer"
@@ -266,6 +268,7 @@ type memsightProgramSpecs struct {
 	FinalizerEnd   *ebpf.ProgramSpec `ebpf:"finalizer_end"`
 	FinalizerStart *ebpf.ProgramSpec `ebpf:"finalizer_start"`
 	GcStartCycle   *ebpf.ProgramSpec `ebpf:"gc_start_cycle"`
+	ProcessExec    *ebpf.ProgramSpec `ebpf:"process_exec"`
 	ProcessExit    *ebpf.ProgramSpec `ebpf:"process_exit"`
 	Queuefinalizer *ebpf.ProgramSpec `ebpf:"queuefinalizer"`
 	Setfinalizer   *ebpf.ProgramSpec `ebpf:"setfinalizer"`
@@ -382,6 +385,7 @@ type memsightPrograms struct {
 	FinalizerEnd   *ebpf.Program `ebpf:"finalizer_end"`
 	FinalizerStart *ebpf.Program `ebpf:"finalizer_start"`
 	GcStartCycle   *ebpf.Program `ebpf:"gc_start_cycle"`
+	ProcessExec    *ebpf.Program `ebpf:"process_exec"`
 	ProcessExit    *ebpf.Program `ebpf:"process_exit"`
 	Queuefinalizer *ebpf.Program `ebpf:"queuefinalizer"`
 	Setfinalizer   *ebpf.Program `ebpf:"setfinalizer"`
@@ -398,6 +402,7 @@ func (p *memsightPrograms) Close() error {
 		p.FinalizerEnd,
 		p.FinalizerStart,
 		p.GcStartCycle,
+		p.ProcessExec,
 		p.ProcessExit,
 		p.Queuefinalizer,
 		p.Setfinalizer,

@@ -33,8 +33,12 @@ type Config struct {
 	// has uprobe_multi links (Linux 6.6+), which are the default.
 	PerfUprobes bool
 	// EventPoll is how often Run looks for new events (default 100ms). The
-	// kernel side wakes Run early when an eighth of the 1 MiB ring is pending.
+	// kernel side wakes Run early when an eighth of the 1 MiB ring is pending,
+	// and at once for a ProcessExec event.
 	EventPoll time.Duration
+	// NoExecEvents leaves the exec tracepoint detached: Run reports no
+	// ProcessExec events and ExecEvents is false, as when attaching it fails.
+	NoExecEvents bool
 }
 
 // Probes is the loaded BPF object. It is safe for concurrent use.
@@ -42,6 +46,7 @@ type Probes struct {
 	log   *slog.Logger
 	objs  memsightObjects
 	exit  link.Link
+	exec  link.Link // nil when ProcessExec events are off
 	stats io.Closer
 	poll  time.Duration
 	multi bool // attach with uprobe_multi links
@@ -58,8 +63,10 @@ type Probes struct {
 	closeErr  error
 }
 
-// New loads the BPF object and attaches the process-exit tracepoint. Loading
-// takes a few milliseconds; do it once per memsight process.
+// New loads the BPF object and attaches the process-exit and process-exec
+// tracepoints. Loading takes a few milliseconds; do it once per memsight
+// process. If the exec tracepoint cannot be attached, New logs a warning and
+// goes on without ProcessExec events (see ExecEvents).
 func New(cfg Config) (*Probes, error) {
 	log := cfg.Logger
 	if log == nil {
@@ -102,6 +109,9 @@ func New(cfg Config) (*Probes, error) {
 		return nil, fmt.Errorf("attaching raw tracepoint sched_process_exit: %w", permission(err))
 	}
 	p.exit = exit
+	if !cfg.NoExecEvents {
+		p.exec = p.attachExec()
+	}
 	if cfg.Stats {
 		st, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
 		if err != nil {
@@ -143,7 +153,7 @@ func permission(err error) error {
 	return err
 }
 
-// Close detaches every attachment, then the tracepoint, then unloads the
+// Close detaches every attachment, then the tracepoints, then unloads the
 // object. It is idempotent.
 func (p *Probes) Close() error {
 	p.closeOnce.Do(func() {
@@ -166,6 +176,9 @@ func (p *Probes) Close() error {
 		}
 		for _, a := range atts {
 			errs = append(errs, a.Close())
+		}
+		if p.exec != nil {
+			errs = append(errs, p.exec.Close())
 		}
 		if p.exit != nil {
 			errs = append(errs, p.exit.Close())
@@ -218,6 +231,7 @@ func (p *Probes) programs() map[string]*ebpf.Program {
 		memsightProgStwStop:        o.StwStop,
 		memsightProgStwStart:       o.StwStart,
 		memsightProgProcessExit:    o.ProcessExit,
+		memsightProgProcessExec:    o.ProcessExec,
 		memsightProgAllocProbe:     o.AllocProbe,
 	}
 }

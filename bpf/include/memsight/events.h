@@ -17,6 +17,7 @@ enum event_kind {
 	EV_CLEANUP_END = 4,   /* that cleanup returned */
 	EV_STW_END = 5,       /* the world restarts after a stop-the-world */
 	EV_EXIT = 6,          /* a watched process exited: struct exit_event */
+	EV_EXEC = 7,          /* any process exec'd (tid: the thread that called exec) */
 };
 
 /* event.flags bits. */

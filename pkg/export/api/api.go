@@ -51,7 +51,9 @@ type FindingEntry struct {
 	GoVersion   string `json:"go_version"`
 	ContainerID string `json:"container_id"`
 	PodUID      string `json:"pod_uid"`
+	Pod         string `json:"pod"`
 	Namespace   string `json:"namespace"`
+	Container   string `json:"container"`
 	observe.Finding
 }
 
@@ -128,7 +130,7 @@ func (s *server) findings(w http.ResponseWriter, _ *http.Request) {
 		for _, f := range p.Sample.Findings {
 			out.Findings = append(out.Findings, FindingEntry{
 				PID: p.PID, Comm: p.Comm, GoVersion: p.GoVersion, ContainerID: p.ContainerID,
-				PodUID: p.PodUID, Namespace: p.Namespace, Finding: f,
+				PodUID: p.PodUID, Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Finding: f,
 			})
 		}
 	}

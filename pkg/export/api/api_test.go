@@ -49,7 +49,7 @@ func fixture() agent.Snapshot {
 	return agent.Snapshot{
 		Time: at,
 		Processes: []agent.Process{
-			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", PodUID: "pod-1", State: agent.StateWatching, Since: at, Sample: s},
+			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", PodUID: "pod-1", Pod: "web", Namespace: "shop", Container: "app", State: agent.StateWatching, Since: at, Sample: s},
 			{PID: 200, Comm: "new", State: agent.StateWatching, Since: at},
 			{PID: 300, Comm: "old", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "go1.19 is too old"},
 		},
@@ -71,13 +71,14 @@ func TestAgentAPIProcesses(t *testing.T) {
 		t.Fatalf("%d processes: %s", len(list.Processes), body)
 	}
 	p := list.Processes[0]
-	if p.PID != 100 || p.State != "watching" || p.RSSBytes == nil || *p.RSSBytes != 1234 || len(p.Findings) != 1 || p.PodUID != "pod-1" {
+	if p.PID != 100 || p.State != "watching" || p.RSSBytes == nil || *p.RSSBytes != 1234 || len(p.Findings) != 1 || p.PodUID != "pod-1" ||
+		p.Pod != "web" || p.Namespace != "shop" || p.Container != "app" {
 		t.Errorf("first process: %+v", p)
 	}
 	if q := list.Processes[2]; q.State != "unsupported" || q.Reason == "" || q.SampledAt != nil || q.Findings == nil {
 		t.Errorf("unsupported process: %+v", q)
 	}
-	for _, want := range []string{`"sampled_at":null`, `"findings":[]`, `"namespace":""`} {
+	for _, want := range []string{`"sampled_at":null`, `"findings":[]`, `"namespace":""`, `"pod":"web"`, `"container":"app"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("no %s in %s", want, body)
 		}
@@ -115,7 +116,8 @@ func TestAgentAPIFindings(t *testing.T) {
 	if err := json.Unmarshal([]byte(body), &fl); err != nil {
 		t.Fatal(err)
 	}
-	if len(fl.Findings) != 1 || fl.Findings[0].PID != 100 || fl.Findings[0].Kind != "finalizer_stall" || fl.Findings[0].PodUID != "pod-1" {
+	if len(fl.Findings) != 1 || fl.Findings[0].PID != 100 || fl.Findings[0].Kind != "finalizer_stall" || fl.Findings[0].PodUID != "pod-1" ||
+		fl.Findings[0].Pod != "web" || fl.Findings[0].Namespace != "shop" || fl.Findings[0].Container != "app" {
 		t.Errorf("findings: %s", body)
 	}
 }

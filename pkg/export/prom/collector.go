@@ -35,7 +35,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *observe.Sample) {
-	lv := []string{strconv.Itoa(p.PID), p.Comm, p.GoVersion, p.ContainerID, p.PodUID, p.Namespace}
+	lv := []string{strconv.Itoa(p.PID), p.Comm, p.GoVersion, or(p.Container, p.ContainerID), or(p.Pod, p.PodUID), p.Namespace}
 	d := c.d
 	gauge := func(desc *prometheus.Desc, v float64, extra ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append(lv, extra...)...)
@@ -112,4 +112,13 @@ func union[V any](base []string, m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// or returns name, or id when the name is not known (outside Kubernetes,
+// or before the pod informer has seen the pod).
+func or(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
 }

@@ -16,7 +16,8 @@ type descs struct {
 
 func newDescs() *descs {
 	// The labels of every per-process series. container and pod are the
-	// container ID and pod UID until Kubernetes enrichment names them;
+	// container's and the pod's names when Kubernetes enrichment knows them
+	// (agent.Config.Pods), else the container ID and pod UID of the cgroup;
 	// namespace is empty until then.
 	processLabels := []string{"pid", "comm", "go_version", "container", "pod", "namespace"}
 	proc := func(sub, name, help string, extra ...string) *prometheus.Desc {
@@ -41,7 +42,7 @@ func newDescs() *descs {
 		watched:      self("watched_processes", "Go processes being watched."),
 		binaries:     self("attached_binaries", "Executables with probes attached (one attachment each, shared by their processes)."),
 		attachErrors: self("attach_errors_total", "Failed attaches to Go processes, by reason.", "reason"),
-		skipped:      self("skipped_processes", "Processes not watched now, by reason: max_processes (Go processes over --max-processes), min_process_age (not yet inspected), excluded (--exclude-comm, --include-comm).", "reason"),
+		skipped:      self("skipped_processes", "Processes not watched now, by reason: max_processes (Go processes over --max-processes), min_process_age (not yet inspected), excluded (--exclude-comm, --include-comm), ignored (pods annotated memsight.io/ignore=true).", "reason"),
 		sampleErrors: self("sample_errors_total", "Samples of a watched process that failed."),
 		eventsLost:   self("probe_events_lost_total", "Probe events lost because the ring buffer was full."),
 		ready:        self("ready", "1 once the initial scan of the processes has been inspected."),

@@ -159,3 +159,21 @@ func TestAgentMetricsHandler(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentMetricsPodNames: with Kubernetes enrichment, container and pod
+// are the names and namespace is set; without, the cgroup's IDs.
+func TestAgentMetricsPodNames(t *testing.T) {
+	snap := fixture()
+	p := &snap.Processes[0]
+	p.Pod, p.Namespace, p.Container = "web-7d9f", "shop", "app"
+	e := newExporter(t, &fakeSource{snap: snap})
+	want := `
+# HELP memsight_process_rss_bytes Resident set size of the process (VmRSS).
+# TYPE memsight_process_rss_bytes gauge
+memsight_process_rss_bytes{comm="old",container="",go_version="go1.24.1",namespace="",pid="200",pod=""} 1.048576e+06
+memsight_process_rss_bytes{comm="svc",container="app",go_version="go1.26.8",namespace="shop",pid="100",pod="web-7d9f"} 5.24288e+07
+`
+	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), "memsight_process_rss_bytes"); err != nil {
+		t.Error(err)
+	}
+}

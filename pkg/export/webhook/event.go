@@ -30,7 +30,9 @@ type Event struct {
 	GoVersion   string         `json:"go_version"`
 	ContainerID string         `json:"container_id,omitempty"`
 	PodUID      string         `json:"pod_uid,omitempty"`
+	Pod         string         `json:"pod,omitempty"` // pod name, when Kubernetes enrichment knows it
 	Namespace   string         `json:"namespace,omitempty"`
+	Container   string         `json:"container,omitempty"` // container name, likewise
 	Evidence    map[string]any `json:"evidence,omitempty"`
 }
 
@@ -98,7 +100,7 @@ func newEvent(p agent.Process, f observe.Finding, node string) Event {
 	return Event{
 		Status: StatusFiring, Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Since: f.Since, Node: node,
 		PID: p.PID, Comm: p.Comm, Exe: p.Exe, GoVersion: p.GoVersion, ContainerID: p.ContainerID, PodUID: p.PodUID,
-		Namespace: p.Namespace, Evidence: f.Evidence,
+		Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Evidence: f.Evidence,
 	}
 }
 

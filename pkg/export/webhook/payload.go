@@ -36,7 +36,8 @@ func body(ev Event, format string) ([]byte, error) {
 		"alertname": alertName(ev.Kind), "kind": ev.Kind, "severity": ev.Severity,
 		"pid": strconv.Itoa(ev.PID), "comm": ev.Comm,
 	}
-	for k, v := range map[string]string{"node": ev.Node, "container": ev.ContainerID, "pod": ev.PodUID, "namespace": ev.Namespace} {
+	// container and pod as in memsight's metrics: names when known, else IDs.
+	for k, v := range map[string]string{"node": ev.Node, "container": or(ev.Container, ev.ContainerID), "pod": or(ev.Pod, ev.PodUID), "namespace": ev.Namespace} {
 		if v != "" {
 			labels[k] = v
 		}
@@ -50,4 +51,12 @@ func Sign(secret, body []byte) string {
 	m := hmac.New(sha256.New, secret)
 	m.Write(body)
 	return "sha256=" + hex.EncodeToString(m.Sum(nil))
+}
+
+// or returns name, or id when the name is not known.
+func or(name, id string) string {
+	if name != "" {
+		return name
+	}
+	return id
 }

@@ -284,3 +284,32 @@ func TestAlertmanagerResend(t *testing.T) {
 		}
 	}
 }
+
+// TestPodNames: the event carries the pod, namespace and container names
+// when the agent knows them; the Alertmanager labels container and pod are
+// the names then, as in memsight's metrics, else the IDs.
+func TestPodNames(t *testing.T) {
+	p := agent.Process{PID: 7, Comm: "svc", ContainerID: "c0ffee", PodUID: "uid-1", State: agent.StateWatching}
+	f := observe.Finding{Kind: "finalizer_stall", Since: t0}
+	for _, c := range []struct {
+		pod, ns, container string
+		wantPod, wantCtr   string
+	}{{"web", "shop", "app", "web", "app"}, {"", "", "", "uid-1", "c0ffee"}} {
+		p.Pod, p.Namespace, p.Container = c.pod, c.ns, c.container
+		ev := newEvent(p, f, "n1")
+		if ev.Pod != c.pod || ev.Namespace != c.ns || ev.Container != c.container || ev.PodUID != "uid-1" {
+			t.Errorf("event %+v", ev)
+		}
+		b, err := body(ev, FormatAlertmanager)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var alerts []Alert
+		if err := json.Unmarshal(b, &alerts); err != nil {
+			t.Fatal(err)
+		}
+		if l := alerts[0].Labels; l["pod"] != c.wantPod || l["container"] != c.wantCtr || l["namespace"] != c.ns {
+			t.Errorf("labels %v, want pod %q container %q namespace %q", l, c.wantPod, c.wantCtr, c.ns)
+		}
+	}
+}

@@ -1,0 +1,34 @@
+package kube
+
+import (
+	"strings"
+
+	"github.com/memsight/memsight/pkg/detect"
+)
+
+// reasons are the Event reasons of the detectors' finding kinds.
+var reasons = map[string]string{
+	detect.KindFinalizerStall:    "FinalizerStall",
+	detect.KindFinalizerBacklog:  "FinalizerBacklog",
+	detect.KindCleanupStall:      "CleanupStall",
+	detect.KindRSSGrowth:         "RSSGrowth",
+	detect.KindHeapGrowth:        "HeapGrowth",
+	detect.KindGoroutineGrowth:   "GoroutineGrowth",
+	detect.KindFDGrowth:          "FDGrowth",
+	detect.KindGCPauseRegression: "GCPauseRegression",
+}
+
+// Reason is the Event reason of a finding kind: finalizer_stall ->
+// FinalizerStall; a kind not listed is converted the same way.
+func Reason(kind string) string {
+	if r, ok := reasons[kind]; ok {
+		return r
+	}
+	var b strings.Builder
+	for w := range strings.SplitSeq(kind, "_") {
+		if w != "" {
+			b.WriteString(strings.ToUpper(w[:1]) + w[1:])
+		}
+	}
+	return b.String()
+}

@@ -1,19 +1,14 @@
 package agent
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/probe"
-	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -25,53 +20,7 @@ import (
 // left no file descriptor open.
 func runAgent(t *testing.T, include string, tweak ...func(*Config)) *Agent {
 	t.Helper()
-	testutil.RequireBPF(t)
-	fds0 := countFDs(t)
-	procs, err := process.New(process.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	probes, err := probe.New(probe.Config{})
-	if err != nil {
-		t.Fatalf("loading BPF: %v", err)
-	}
-	cache := goexe.NewCache(16)
-	cfg := Config{
-		Procs: procs, Cache: cache, Probes: probes, IncludeComm: regexp.MustCompile(include),
-		Interval: 200 * time.Millisecond,
-	}
-	for _, f := range tweak {
-		f(&cfg)
-	}
-	a, err := New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := a.Run(ctx); err != nil {
-			t.Errorf("Run: %v", err)
-		}
-	})
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		if st := a.Snapshot().Stats; st.Watched != 0 || st.Binaries != 0 {
-			t.Errorf("after Run returned: %d watched, %d binaries attached", st.Watched, st.Binaries)
-		}
-		if err := probes.Close(); err != nil {
-			t.Error(err)
-		}
-		if err := cache.Close(); err != nil {
-			t.Error(err)
-		}
-		if n := countFDs(t); n > fds0 {
-			t.Errorf("%d file descriptors open before the agent, %d after", fds0, n)
-		}
-	})
-	waitFor(t, 10*time.Second, "ready", func() bool { return a.Snapshot().Stats.Ready })
-	return a
+	return runAgentProbes(t, probe.Config{}, include, tweak...)
 }
 
 func countFDs(t *testing.T) int {

@@ -25,7 +25,9 @@ import (
 // test: only an exec event can explain an attach.
 const never = time.Hour
 
-// runAgentProbes is runAgent with probes loaded with pcfg.
+// runAgentProbes is runAgent with probes loaded with pcfg: an agent limited
+// to processes whose comm matches include, until the test ends; then it
+// checks that the agent detached everything and left no file descriptor open.
 func runAgentProbes(t *testing.T, pcfg probe.Config, include string, tweak ...func(*Config)) *Agent {
 	t.Helper()
 	testutil.RequireBPF(t)

@@ -38,7 +38,7 @@ type engineSource struct {
 
 // startEngine loads the probes and runs an agent until close.
 func startEngine(ctx context.Context, g *globalOptions, cfg agent.Config) (*engineSource, error) {
-	eng, err := newEngine(g, cfg)
+	eng, err := newEngine(g, cfg, false)
 	if err != nil {
 		return nil, err
 	}

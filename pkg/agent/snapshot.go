@@ -69,6 +69,10 @@ type Stats struct {
 	// ExecEvents: new programs are found by the probes' exec events (else
 	// only by rescanning /proc; see Config.Rescan).
 	ExecEvents bool
+	// Programs are the BPF programs' run counts and times, by program name
+	// (queuefinalizer, finalizer_start, ...); nil when the kernel's BPF
+	// statistics are off.
+	Programs map[string]ProgramStats
 }
 
 // Snapshot is the agent's state at one instant.
@@ -79,8 +83,9 @@ type Snapshot struct {
 }
 
 // Snapshot returns the Go processes the agent knows with their latest
-// samples, and its own counts. It is cheap (no I/O but one BPF map read)
-// and safe to call concurrently with Run.
+// samples, and its own counts. It is cheap (no I/O but one BPF map read,
+// and one bpf(2) call per BPF program with statistics on) and safe to call
+// concurrently with Run.
 func (a *Agent) Snapshot() Snapshot {
 	now := time.Now()
 	a.mu.Lock()
@@ -125,6 +130,7 @@ func (a *Agent) Snapshot() Snapshot {
 		st.AttachErrors = map[string]uint64{}
 	}
 	st.EventsLost, _ = a.cfg.Probes.Drops()
+	st.Programs = a.programStats()
 	snap.Stats = st
 	return snap
 }

@@ -30,6 +30,11 @@ type GCState struct {
 	// unknown before the first cycle.
 	LastPauseNs, PauseP99Ns, PauseMaxNs Uint
 	Pauses                              int
+	// RecentPauses are the pauses of the last min(numgc, 255) cycles,
+	// newest first: RecentPauses[i] is cycle numgc-i's (see PausesSince).
+	// The ring's 256th slot is left out: it is the one the next cycle
+	// overwrites first, possibly while it was read.
+	RecentPauses []uint64
 
 	// HeapInUse is gcController.heapInUse, bytes in in-use heap spans:
 	// MemStats.HeapInuse.
@@ -142,6 +147,7 @@ func (st *GCState) setPauses(numgc uint32, ring []byte) {
 		pauses[i] = binary.LittleEndian.Uint64(ring[8*idx:])
 	}
 	st.Pauses = n
+	st.RecentPauses = pauses[:min(n, pauseRing-1)]
 	st.LastPauseNs = knownUint(pauses[0])
 	p99, hi := percentile(pauses, 0.99)
 	st.PauseP99Ns, st.PauseMaxNs = knownUint(p99), knownUint(hi)

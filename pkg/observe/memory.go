@@ -45,6 +45,8 @@ func (s *Session) memory(out *Sample, c probe.Counters, m process.Memory) {
 	if !st.Consistent {
 		out.Unknown["gc.consistent"] = "GC cycles kept ending while memstats was read; values are from the last read"
 	}
+	s.pauses.update(st)
+	gc.PauseHistogram = s.pauses.snapshot()
 	out.GC = gc
 	h := &Heap{
 		InuseBytes:       st.HeapInUse.V,

@@ -55,6 +55,9 @@ type GC struct {
 	STWPausesSinceAttach uint64 `json:"stw_pauses_since_attach"`
 	// GCPercent is GOGC (-1: off).
 	GCPercent int64 `json:"gc_percent"`
+	// PauseHistogram is the distribution of the STW pause totals of the
+	// cycles that ended since attach.
+	PauseHistogram *PauseHistogram `json:"stw_pause_histogram"`
 }
 
 // Heap is the Go heap, as the runtime counts it.

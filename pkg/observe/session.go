@@ -51,6 +51,8 @@ type Session struct {
 	// before attach was first seen blocked (see preAttachAge): at most one
 	// entry per finalizer or cleanup goroutine.
 	firstSeen map[string]time.Time
+	// pauses is the STW pause histogram of the cycles since attach.
+	pauses *pauseHist
 }
 
 // newSession fills the defaults of cfg and returns a Session with its
@@ -62,7 +64,7 @@ func newSession(cfg AttachConfig) *Session {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}}
+	return &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}, pauses: newPauseHist()}
 }
 
 // Attach inspects the process's executable, attaches the probes (watching
@@ -96,6 +98,7 @@ func Attach(cfg AttachConfig) (_ *Session, err error) {
 	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
 		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
 	}
+	s.startPauses()
 	goid := int64(-1)
 	if off, ok := s.bin.Layout.Off("runtime.g.goid"); ok {
 		goid = off

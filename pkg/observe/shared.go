@@ -91,6 +91,7 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
 		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
 	}
+	s.startPauses()
 	if err = cfg.Probes.Watch(cfg.PID); err != nil {
 		return nil, err
 	}

@@ -3,9 +3,6 @@ package probe
 import (
 	"fmt"
 	"time"
-
-	"github.com/cilium/ebpf"
-	"golang.org/x/sys/unix"
 )
 
 // TrapCost is the CPU time a uprobe hit costs the probed thread besides the
@@ -48,15 +45,7 @@ func (p *Probes) AllocProgramStats() (ProgramStats, error) {
 // need CAP_SYS_ADMIN); without them the hit cost is TrapCost alone plus
 // DefaultAllocRunTime.
 func (p *Probes) enableAllocStats() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.stats != nil || p.closed {
-		return
-	}
-	st, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-	if err != nil {
+	if err := p.EnableStats(); err != nil {
 		p.log.Debug("BPF run-time statistics not available", "error", err)
-		return
 	}
-	p.stats = st
 }

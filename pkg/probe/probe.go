@@ -113,12 +113,10 @@ func New(cfg Config) (*Probes, error) {
 		p.exec = p.attachExec()
 	}
 	if cfg.Stats {
-		st, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
-		if err != nil {
+		if err := p.EnableStats(); err != nil {
 			_ = p.Close()
-			return nil, fmt.Errorf("enabling BPF run-time statistics: %w", permission(err))
+			return nil, err
 		}
-		p.stats = st
 	}
 	p.log.Debug("BPF object loaded", "duration", time.Since(start), "attach_mode", p.AttachMode())
 	return p, nil

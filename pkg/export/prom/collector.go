@@ -59,6 +59,9 @@ func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *obs
 	}
 	if s.GC != nil {
 		counter(d.gcCycles, float64(s.GC.CyclesTotal))
+		if h := s.GC.PauseHistogram; h != nil {
+			ch <- pauseHistogram(d.gcPauses, h, lv)
+		}
 	}
 	if s.Heap != nil {
 		gauge(d.heapInuse, float64(s.Heap.InuseBytes))
@@ -102,6 +105,12 @@ func (c *collector) self(ch chan<- prometheus.Metric, st agent.Stats) {
 		ready = 1
 	}
 	ch <- prometheus.MustNewConstMetric(d.ready, prometheus.GaugeValue, ready)
+	exec := 0.0
+	if st.ExecEvents {
+		exec = 1
+	}
+	ch <- prometheus.MustNewConstMetric(d.execEvents, prometheus.GaugeValue, exec)
+	c.programs(ch, st.Programs)
 }
 
 // union returns the keys of m and the names in base, sorted, without duplicates.

@@ -10,8 +10,10 @@ const namespace = "memsight"
 type descs struct {
 	rss, finQueue, finQueued, finExecuted, finRunning, cleanupQueue *prometheus.Desc
 	gcCycles, heapInuse, goroutines, finding                        *prometheus.Desc
+	gcPauses                                                        *prometheus.Desc
 
 	watched, binaries, attachErrors, skipped, sampleErrors, eventsLost, ready *prometheus.Desc
+	execEvents, programRuns, programRunTime                                   *prometheus.Desc
 }
 
 func newDescs() *descs {
@@ -38,6 +40,7 @@ func newDescs() *descs {
 		heapInuse:    proc("go_heap", "inuse_bytes", "Bytes in in-use heap spans, as runtime.MemStats.HeapInuse (absent when unknown)."),
 		goroutines:   proc("", "goroutines", "Goroutines of the process, as runtime.NumGoroutine (absent when unknown)."),
 		finding:      proc("finding", "active", "1 while a finding of this kind is active for the process, else 0.", "kind"),
+		gcPauses:     proc("gc", "stw_pause_seconds", "Stop-the-world pause of each GC cycle that ended since memsight started watching the process, as runtime.MemStats.PauseNs (absent when unknown)."),
 
 		watched:      self("watched_processes", "Go processes being watched."),
 		binaries:     self("attached_binaries", "Executables with probes attached (one attachment each, shared by their processes)."),
@@ -46,12 +49,19 @@ func newDescs() *descs {
 		sampleErrors: self("sample_errors_total", "Samples of a watched process that failed."),
 		eventsLost:   self("probe_events_lost_total", "Probe events lost because the ring buffer was full."),
 		ready:        self("ready", "1 once the initial scan of the processes has been inspected."),
+		execEvents:   self("exec_events", "1 when new processes are found by BPF exec events, 0 when only by rescanning /proc."),
+
+		programRuns: prometheus.NewDesc(prometheus.BuildFQName(namespace, "bpf", "program_runs_total"),
+			"Runs of each of memsight's BPF programs, over every process, since the agent started (absent without the kernel's BPF statistics, which need CAP_SYS_ADMIN).", []string{"program"}, nil),
+		programRunTime: prometheus.NewDesc(prometheus.BuildFQName(namespace, "bpf", "program_run_seconds_total"),
+			"Time spent running each of memsight's BPF programs, over every process, since the agent started (absent without the kernel's BPF statistics).", []string{"program"}, nil),
 	}
 }
 
 func (d *descs) all() []*prometheus.Desc {
 	return []*prometheus.Desc{
 		d.rss, d.finQueue, d.finQueued, d.finExecuted, d.finRunning, d.cleanupQueue, d.gcCycles, d.heapInuse,
-		d.goroutines, d.finding, d.watched, d.binaries, d.attachErrors, d.skipped, d.sampleErrors, d.eventsLost, d.ready,
+		d.goroutines, d.finding, d.gcPauses, d.watched, d.binaries, d.attachErrors, d.skipped, d.sampleErrors, d.eventsLost, d.ready,
+		d.execEvents, d.programRuns, d.programRunTime,
 	}
 }

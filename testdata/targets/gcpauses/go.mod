@@ -1,0 +1,3 @@
+module memsight.test/gcpauses
+
+go 1.24

@@ -38,6 +38,7 @@ type agentOptions struct {
 	listen      string
 	excludeComm string
 	includeComm string
+	filters     filterFlags
 	conf        configFlags
 	kube        kubeFlags
 	cfg         agent.Config
@@ -63,7 +64,11 @@ New processes are found by a BPF exec event and attached within tens of
 milliseconds (--rescan-interval is the safety net, and the way when exec
 events are unavailable); SIGTERM or Ctrl-C detaches everything and exits.
 Pods are named from the Kubernetes API when running in a cluster
-(--kubernetes).`,
+(--kubernetes). Processes are left out by comm (--exclude-comm,
+--include-comm), by cgroup path (--exclude-cgroup, --include-cgroup), and,
+with Kubernetes, by namespace (--exclude-namespace, --include-namespace)
+and pod labels (--pod-selector); a watched process whose pod stops
+matching is detached at its next sample.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			file, err := readConfig(o.conf.path)
@@ -94,6 +99,7 @@ Pods are named from the Kubernetes API when running in a cluster
 	f.IntVar(&o.cfg.MaxProcesses, "max-processes", agent.DefaultMaxProcesses, "watch at most this many processes at once")
 	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
+	addFilterFlags(f, &o.filters)
 	addConfigFlags(f, &o.conf)
 	addKubeFlags(f, &o.kube)
 	return cmd
@@ -166,6 +172,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	cfg := o.cfg
 	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
 	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
+	cfg.Filters = filters(set)
 	kb, err := startKube(ctx, kubeSettings(set.Kubernetes, flags, o.kube), log) // nil without Kubernetes
 	if err != nil {
 		return err

@@ -53,11 +53,18 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 		if !flags.Changed(r.flag) {
 			continue
 		}
+		if r.expr == "" { // an empty flag removes the file's rule (an empty regexp would match every comm)
+			*r.dst = nil
+			continue
+		}
 		re, err := regexp.Compile(r.expr)
 		if err != nil {
 			return s, usagef("--%s: %v", r.flag, err)
 		}
 		*r.dst = re
+	}
+	if err := applyFilterFlags(&s, flags, o.filters); err != nil {
+		return s, err
 	}
 	if s.Webhook.Format != "" && s.Webhook.Format != config.FormatJSON && s.Webhook.Format != config.FormatAlertmanager {
 		return s, usagef("--webhook-format: unknown format %q (allowed: json, alertmanager)", s.Webhook.Format)
@@ -87,7 +94,7 @@ func readConfig(path string) (*config.File, error) {
 }
 
 func tunables(s config.Settings) agent.Tunables {
-	return agent.Tunables{Detect: s.Detect, IncludeComm: s.IncludeComm, ExcludeComm: s.ExcludeComm,
+	return agent.Tunables{Detect: s.Detect, IncludeComm: s.IncludeComm, ExcludeComm: s.ExcludeComm, Filters: filters(s),
 		MaxProcesses: s.MaxProcesses, MinProcessAge: s.MinProcessAge}
 }
 

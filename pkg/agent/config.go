@@ -58,6 +58,8 @@ type Config struct {
 	// IncludeComm, when set, limits the agent to processes whose comm
 	// matches; ExcludeComm: processes whose comm matches are never attached.
 	IncludeComm, ExcludeComm *regexp.Regexp
+	// Filters leave out processes by cgroup and by pod (namespace, labels).
+	Filters
 	// MaxProcesses caps the processes watched at once; the others wait,
 	// are logged and counted (Stats.Skipped["max_processes"]).
 	MaxProcesses int
@@ -102,6 +104,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Inspectors <= 0 {
 		c.Inspectors = defaultInspectors
+	}
+	if c.Pods == nil && c.podRules() {
+		c.Logger.Warn("the namespace and pod-selector excludes need Kubernetes (--kubernetes): they are off",
+			"component", "agent")
 	}
 	return c, nil
 }

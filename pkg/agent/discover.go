@@ -84,9 +84,11 @@ func (a *Agent) due(e *entry, now time.Time, full bool) bool {
 		return a.watching < a.tunables().MaxProcesses
 	case stFailed:
 		return full && !e.retryAt.IsZero() && !now.Before(e.retryAt) || full && a.execed(e)
-	case stIgnored:
-		return a.unignored(e) // the pod's memsight.io/ignore annotation was removed
-	case stOther, stExcluded, stUnsupported:
+	case stIgnored, stExcludedPod:
+		// The pod's memsight.io/ignore annotation was removed, its labels or
+		// namespace (or the filters) changed.
+		return a.unignored(e)
+	case stOther, stExcluded, stExcludedCgroup, stUnsupported:
 		young := now.Sub(e.firstSeen) < a.cfg.ExecWindow
 		return (young || full) && a.execed(e)
 	}

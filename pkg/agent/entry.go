@@ -12,16 +12,18 @@ import (
 type state int
 
 const (
-	stInspecting  state = iota // queued for, or being, inspected and attached
-	stOther                    // not a Go process (or unreadable, or memsight)
-	stExcluded                 // comm matched ExcludeComm
-	stPending                  // younger than MinProcessAge
-	stLimited                  // a Go process over MaxProcesses
-	stUnsupported              // a Go process memsight cannot attach to
-	stFailed                   // attaching failed
-	stIgnored                  // a Go process of a pod annotated memsight.io/ignore: "true"
-	stWatching                 // sampled by its worker
-	stClosing                  // its worker is detaching it
+	stInspecting     state = iota // queued for, or being, inspected and attached
+	stOther                       // not a Go process (or unreadable, or memsight)
+	stExcluded                    // left out by ExcludeComm or IncludeComm
+	stPending                     // younger than MinProcessAge
+	stLimited                     // a Go process over MaxProcesses
+	stUnsupported                 // a Go process memsight cannot attach to
+	stFailed                      // attaching failed
+	stIgnored                     // a Go process of a pod annotated memsight.io/ignore: "true"
+	stExcludedCgroup              // a Go process left out by the cgroup Filters
+	stExcludedPod                 // a Go process left out by the pod Filters (namespace, labels)
+	stWatching                    // sampled by its worker
+	stClosing                     // its worker is detaching it
 )
 
 // public is the state's name in a Snapshot, "" for PIDs that are not listed.
@@ -37,6 +39,8 @@ func (s state) public() string {
 		return StateMaxProcesses
 	case stIgnored:
 		return StateIgnored
+	case stExcludedCgroup, stExcludedPod:
+		return StateExcluded
 	}
 	return ""
 }

@@ -39,7 +39,7 @@ func (a *Agent) inspect(ctx context.Context, pid int) {
 	if st != stInspecting {
 		a.finish(pid, func(e *entry, now time.Time) {
 			e.exe = info.exe
-			if st == stFailed || st == stUnsupported || st == stIgnored {
+			if st == stFailed || st == stUnsupported || st == stIgnored || st == stExcludedCgroup || st == stExcludedPod {
 				e.info = info.p
 			}
 			e.set(st, info.reason, now)
@@ -69,16 +69,19 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 	}
 	info.proc = proc
 	info.p = Process{PID: pid, Comm: proc.Comm, Exe: proc.Exe, ContainerID: proc.ContainerID, PodUID: proc.PodUID}
-	ignored := a.enrich(&info.p)
+	pod, known := a.enrich(&info.p)
 	dev, ino, err := a.cfg.Procs.ExeKey(pid)
 	if err != nil {
 		return stOther, info, nil, !errors.Is(err, process.ErrNoProcess)
 	}
 	info.exe = exeID{dev, ino}
+	tun := a.tunables()
+	commExcluded := excluded(tun, proc.Comm)
 	switch {
 	case pid == a.cfg.Self || info.exe == a.selfExe:
 		return stOther, info, nil, true
-	case excluded(a.tunables(), proc.Comm):
+	case commExcluded != "":
+		info.reason = commExcluded
 		return stExcluded, info, nil, true
 	case a.tooYoung(pid, proc.StartTime):
 		return stPending, info, nil, true
@@ -107,9 +110,13 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 		}
 		a.countError(ReasonUnsupported)
 		return stUnsupported, info, nil, true
-	case ignored:
-		info.reason = ignoredReason(info.p)
-		return stIgnored, info, nil, true
+	}
+	if info.reason = a.cgroupVerdict(tun, pid); info.reason != "" {
+		return stExcludedCgroup, info, nil, true
+	}
+	if st, why := a.podState(tun, info.p, pod, known); st != stInspecting {
+		info.reason = why
+		return st, info, nil, true
 	}
 	return stInspecting, info, bin, true
 }

@@ -16,6 +16,9 @@ type Pod struct {
 	// Ignored: the pod is annotated IgnoreAnnotation: "true"; its processes
 	// are not attached, and a watched one is detached.
 	Ignored bool
+	// Labels are the pod's labels, for Filters.PodSelector. The map may be
+	// the Pods cache's own: do not modify it.
+	Labels map[string]string
 }
 
 // Pods names the pod and container of a process from the pod UID and
@@ -37,14 +40,27 @@ func (a *Agent) lookupPod(p Process) (Pod, bool) {
 }
 
 // enrich fills in p's pod, namespace and container when Config.Pods knows
-// them, and reports whether the pod is ignored.
-func (a *Agent) enrich(p *Process) (ignored bool) {
-	pod, ok := a.lookupPod(*p)
+// them, and returns the pod; ok is false while it is not known.
+func (a *Agent) enrich(p *Process) (pod Pod, ok bool) {
+	pod, ok = a.lookupPod(*p)
 	if !ok {
-		return false
+		return Pod{}, false
 	}
 	p.Pod, p.Namespace, p.Container = pod.Name, pod.Namespace, pod.Container
-	return pod.Ignored
+	return pod, true
+}
+
+// podState decides on a Go process from its pod, as enrich returned it:
+// stIgnored or stExcludedPod with the reason, or stInspecting (attach, or
+// stay watched).
+func (a *Agent) podState(t *Tunables, p Process, pod Pod, known bool) (state, string) {
+	if known && pod.Ignored {
+		return stIgnored, ignoredReason(p)
+	}
+	if why := a.podVerdict(t, p, pod, known); why != "" {
+		return stExcludedPod, why
+	}
+	return stInspecting, ""
 }
 
 // ignoredReason is the Reason of a process of an ignored pod.
@@ -52,31 +68,41 @@ func ignoredReason(p Process) string {
 	return fmt.Sprintf("pod %s/%s is annotated %s: \"true\"", p.Namespace, p.Pod, IgnoreAnnotation)
 }
 
-// unignored reports whether an ignored entry's pod is known and no longer
-// ignored (the annotation was removed), so it should be inspected again. A
-// pod the informer lost stays ignored. It only reads the entry and
-// Config.Pods; a.mu is held.
+// unignored reports whether an ignored entry's pod, or an entry left out
+// by the pod Filters, is known and now neither ignored (the annotation was
+// removed) nor excluded (its labels or namespace, or the filters, changed),
+// so it should be inspected again. A pod the informer lost stays as it
+// was. It only reads the entry and Config.Pods; a.mu is held.
 func (a *Agent) unignored(e *entry) bool {
+	if e.info.PodUID == "" { // left out as not in a pod: the include rules may be gone
+		return e.state == stExcludedPod && a.podVerdict(a.tunables(), e.info, Pod{}, false) == ""
+	}
 	pod, ok := a.lookupPod(e.info)
-	return ok && !pod.Ignored
+	if !ok {
+		return false
+	}
+	st, _ := a.podState(a.tunables(), e.info, pod, true)
+	return st == stInspecting
 }
 
 // refreshPod updates a watched entry's pod names from Config.Pods (a pod
-// the informer had not seen at the attach) and reports whether the pod is
-// now ignored. Called by the entry's worker, the only writer of its info
-// while watching.
-func (a *Agent) refreshPod(e *entry) (ignored bool) {
-	p := e.info
-	if a.cfg.Pods == nil || p.PodUID == "" {
-		return false
+// the informer had not seen at the attach) and returns why it should be
+// detached now (its pod is ignored or left out by the pod Filters), ""
+// when it stays watched. Called by the entry's worker, the only writer of
+// its info while watching.
+func (a *Agent) refreshPod(e *entry) (why string) {
+	if a.cfg.Pods == nil {
+		return ""
 	}
-	ignored = a.enrich(&p)
+	p := e.info
+	pod, known := a.enrich(&p)
 	if p != e.info {
 		a.mu.Lock()
 		e.info.Pod, e.info.Namespace, e.info.Container = p.Pod, p.Namespace, p.Container
 		a.mu.Unlock()
 	}
-	return ignored
+	_, why = a.podState(a.tunables(), p, pod, known)
+	return why
 }
 
 // enrichAll fills in the pod and container names of a Snapshot's processes

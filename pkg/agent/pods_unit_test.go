@@ -15,12 +15,13 @@ func TestPodsEnrich(t *testing.T) {
 		"uid-batch": {Name: "batch", Namespace: "jobs", Ignored: true},
 	}
 	a := &Agent{cfg: Config{Pods: podsFunc(func(uid, _ string) (Pod, bool) { p, ok := known[uid]; return p, ok })}}
+	a.tun.Store(&Tunables{})
 	p := Process{PID: 1, PodUID: "uid-web", ContainerID: "c1"}
-	if a.enrich(&p) || p.Pod != "web" || p.Namespace != "shop" || p.Container != "app" {
+	if pod, ok := a.enrich(&p); !ok || pod.Ignored || p.Pod != "web" || p.Namespace != "shop" || p.Container != "app" {
 		t.Errorf("enrich(web) = %+v", p)
 	}
 	q := Process{PID: 2, PodUID: "uid-batch"}
-	if !a.enrich(&q) || ignoredReason(q) != `pod jobs/batch is annotated memsight.io/ignore: "true"` {
+	if pod, _ := a.enrich(&q); !pod.Ignored || ignoredReason(q) != `pod jobs/batch is annotated memsight.io/ignore: "true"` {
 		t.Errorf("enrich(batch) = %+v, reason %q", q, ignoredReason(q))
 	}
 	for uid, want := range map[string]bool{"uid-web": true, "uid-batch": false, "uid-gone": false, "": false} {
@@ -34,7 +35,7 @@ func TestPodsEnrich(t *testing.T) {
 		t.Errorf("enrichAll: %+v", ps)
 	}
 	none := &Agent{}
-	if p := (Process{PodUID: "uid-web"}); none.enrich(&p) || p.Pod != "" {
+	if p := (Process{PodUID: "uid-web"}); func() bool { _, ok := none.enrich(&p); return ok }() || p.Pod != "" {
 		t.Errorf("without Pods: %+v", p)
 	}
 }

@@ -24,6 +24,9 @@ const (
 	// memsight.io/ignore: "true" (Reason names the pod); attached once the
 	// annotation is removed.
 	StateIgnored = "ignored"
+	// StateExcluded: not watched because of a cgroup, namespace or pod
+	// selector filter (Reason names it; see Filters).
+	StateExcluded = "excluded"
 )
 
 // Process is one Go process the agent knows, watched or not.
@@ -59,8 +62,8 @@ type Stats struct {
 	// Skipped counts processes not attached now, by reason: max_processes
 	// (Go processes waiting for a slot), min_process_age (any process, not
 	// yet inspected), excluded (any process left out by ExcludeComm or
-	// IncludeComm), ignored (Go processes of pods annotated
-	// memsight.io/ignore: "true").
+	// IncludeComm, Go processes left out by Filters), ignored (Go
+	// processes of pods annotated memsight.io/ignore: "true").
 	Skipped map[string]int
 	// EventsLost counts probe events lost to a full ring buffer.
 	EventsLost uint64
@@ -102,7 +105,7 @@ func (a *Agent) Snapshot() Snapshot {
 		switch e.state {
 		case stPending:
 			st.Skipped["min_process_age"]++
-		case stExcluded:
+		case stExcluded, stExcludedCgroup, stExcludedPod:
 			st.Skipped["excluded"]++
 		case stLimited:
 			st.Skipped["max_processes"]++

@@ -47,8 +47,7 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 			a.stop(e, "exec")
 			return "exec"
 		}
-		if a.refreshPod(e) {
-			why := ignoredReason(e.info)
+		if why := a.refreshPod(e); why != "" {
 			a.stop(e, why)
 			return why
 		}

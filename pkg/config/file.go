@@ -24,6 +24,19 @@ type Excludes struct {
 	IncludeComm   string        `yaml:"include_comm"` // attach only to processes whose comm matches
 	MaxProcesses  int           `yaml:"max_processes"`
 	MinProcessAge time.Duration `yaml:"min_process_age"`
+	// Cgroup: never attach to processes whose cgroup path (in any
+	// hierarchy) matches; IncludeCgroup: attach only to those whose path
+	// matches. Go regular expressions.
+	Cgroup        string `yaml:"cgroup"`
+	IncludeCgroup string `yaml:"include_cgroup"`
+	// Namespaces: never attach to processes of pods in these Kubernetes
+	// namespaces; IncludeNamespaces: attach only to processes of pods in
+	// these.
+	Namespaces        []string `yaml:"namespaces"`
+	IncludeNamespaces []string `yaml:"include_namespaces"`
+	// PodSelector is a Kubernetes label selector ("app=web,tier!=batch"):
+	// attach only to processes of pods it matches.
+	PodSelector string `yaml:"pod_selector"`
 }
 
 // Thresholds mirror detect.Config; a zero or absent value keeps the

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"github.com/memsight/memsight/pkg/detect"
 )
 
@@ -16,16 +18,21 @@ import (
 // file's on top, filters compiled, defaults filled in where the agent has
 // none. Flags are applied on top by the caller.
 type Settings struct {
-	Profile       string
-	Listen        string        // "" keeps the flag's default
-	Interval      time.Duration // 0 keeps the flag's default
-	Detect        detect.Config
-	ExcludeComm   *regexp.Regexp
-	IncludeComm   *regexp.Regexp
-	MaxProcesses  int           // 0 keeps the flag's default
-	MinProcessAge time.Duration // 0: no minimum
-	Webhook       Webhook
-	Kubernetes    Kube
+	Profile     string
+	Listen      string        // "" keeps the flag's default
+	Interval    time.Duration // 0 keeps the flag's default
+	Detect      detect.Config
+	ExcludeComm *regexp.Regexp
+	IncludeComm *regexp.Regexp
+	// The cgroup and pod filters (excludes.cgroup, include_cgroup,
+	// namespaces, include_namespaces, pod_selector); nil or empty: none.
+	ExcludeCgroup, IncludeCgroup         *regexp.Regexp
+	ExcludeNamespaces, IncludeNamespaces []string
+	PodSelector                          labels.Selector
+	MaxProcesses                         int           // 0 keeps the flag's default
+	MinProcessAge                        time.Duration // 0: no minimum
+	Webhook                              Webhook
+	Kubernetes                           Kube
 }
 
 // Kube is the resolved kubernetes section.
@@ -93,20 +100,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if f.Excludes.MinProcessAge < 0 {
 		bad("excludes.min_process_age", "must not be negative, got %v", f.Excludes.MinProcessAge)
 	}
-	for _, r := range []struct {
-		key, expr string
-		dst       **regexp.Regexp
-	}{{"excludes.comm", f.Excludes.Comm, &s.ExcludeComm}, {"excludes.include_comm", f.Excludes.IncludeComm, &s.IncludeComm}} {
-		if r.expr == "" {
-			continue
-		}
-		re, err := regexp.Compile(r.expr)
-		if err != nil {
-			bad(r.key, "must be a Go regular expression: %v", err)
-			continue
-		}
-		*r.dst = re
-	}
+	filters(f.Excludes, &s, bad)
 	s.Detect = thresholds(base, f.Thresholds, bad)
 	s.Kubernetes = Kube{Mode: f.Kubernetes.Mode, Kubeconfig: f.Kubernetes.Kubeconfig, NodeName: f.Kubernetes.NodeName, Events: true}
 	switch s.Kubernetes.Mode {

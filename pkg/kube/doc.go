@@ -2,7 +2,7 @@
 // namespace and container of a process from the pod UID and container ID of
 // its cgroup (pkg/process), through a pod informer restricted to this node
 // (field selector spec.nodeName), and reads the opt-out annotation
-// memsight.io/ignore; Events posts a core/v1 Event on the pod when a finding
+// memsight.io/ignore and the pod's labels (for the agent's pod selector); Events posts a core/v1 Event on the pod when a finding
 // fires (once per finding until it resolves).
 //
 // It talks to the API server through API, a small REST client that knows
@@ -16,5 +16,6 @@
 // pod names (logged once) until it answers.
 //
 // What kube does not do: attach probes or read process memory (it only sees
-// agent.Snapshot), or decide what is watched (pkg/agent applies Ignored).
+// agent.Snapshot), or decide what is watched (pkg/agent applies Ignored and
+// its filters).
 package kube

@@ -120,13 +120,15 @@ func (p *Pods) WaitForSync(ctx context.Context, timeout time.Duration) bool {
 
 // Lookup names the pod of podUID and, when containerID (bare hex, as in the
 // cgroup) is one of its containers', the container. ok is false when the
-// pod is not in the cache (not on this node, or not seen yet).
+// pod is not in the cache (not on this node, or not seen yet). The Labels
+// map is the cache's own (not copied).
 func (p *Pods) Lookup(podUID, containerID string) (agent.Pod, bool) {
 	pod := p.get(podUID)
 	if pod == nil {
 		return agent.Pod{}, false
 	}
-	return agent.Pod{Name: pod.Name, Namespace: pod.Namespace, Container: containerName(pod, containerID), Ignored: ignored(pod)}, true
+	return agent.Pod{Name: pod.Name, Namespace: pod.Namespace, Container: containerName(pod, containerID), Ignored: ignored(pod),
+		Labels: pod.Labels}, true
 }
 
 // objectUID is the API object's UID of the pod whose cgroup has podUID: the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func startPods(t *testing.T, api API) *Pods {
 func TestPodsNode(t *testing.T) {
 	api := newFakeAPI(t, pod("web", uidA, "node-a", nil), pod("db", uidB, "node-b", nil))
 	p := startPods(t, api)
-	if got, ok := p.Lookup(uidA, cidApp); !ok || got != (agent.Pod{Name: "web", Namespace: "shop", Container: "app"}) {
+	if got, ok := p.Lookup(uidA, cidApp); !ok || !reflect.DeepEqual(got, agent.Pod{Name: "web", Namespace: "shop", Container: "app", Labels: map[string]string{"app": "web"}}) {
 		t.Errorf("Lookup(pod on this node) = %+v, %v", got, ok)
 	}
 	if got, ok := p.Lookup(uidB, cidApp); ok {
@@ -114,10 +115,14 @@ func TestPodsChanges(t *testing.T) {
 	eventually(t, "the annotation", func() bool { got, _ := p.Lookup(uidA, cidApp); return got.Ignored })
 
 	created.Annotations[agent.IgnoreAnnotation] = "false"
+	created.Labels = map[string]string{"app": "web", "track": "canary"}
 	if _, err := pods.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the annotation set to false", func() bool { got, ok := p.Lookup(uidA, cidApp); return ok && !got.Ignored })
+	eventually(t, "the annotation set to false and the new labels", func() bool {
+		got, ok := p.Lookup(uidA, cidApp)
+		return ok && !got.Ignored && got.Labels["track"] == "canary"
+	})
 
 	if err := pods.Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
@@ -139,7 +144,8 @@ func TestPodsStatic(t *testing.T) {
 	}
 }
 
-// TestPodsSlim: the cache keeps only what Lookup needs.
+// TestPodsSlim: the cache keeps only what Lookup needs (labels, but no
+// annotation other than memsight's two).
 func TestPodsSlim(t *testing.T) {
 	in := pod("web", uidA, "node-a", map[string]string{agent.IgnoreAnnotation: "true", "other": "x"})
 	out, err := slim(in)
@@ -147,11 +153,11 @@ func TestPodsSlim(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := out.(*corev1.Pod)
-	if s.ManagedFields != nil || s.Labels != nil || len(s.Spec.Containers) != 0 || s.Status.Phase != "" ||
+	if s.ManagedFields != nil || len(s.Spec.Containers) != 0 || s.Status.Phase != "" ||
 		s.Status.ContainerStatuses[0].Image != "" || len(s.Annotations) != 1 {
 		t.Errorf("slim kept too much: %+v", s)
 	}
-	if s.Name != "web" || s.Namespace != "shop" || string(s.UID) != uidA || !ignored(s) ||
+	if s.Name != "web" || s.Namespace != "shop" || string(s.UID) != uidA || !ignored(s) || s.Labels["app"] != "web" ||
 		containerName(s, cidApp) != "app" || containerName(s, cidInit) != "init" || containerName(s, cidDbg) != "debugger" {
 		t.Errorf("slim lost something: %+v", s)
 	}

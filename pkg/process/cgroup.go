@@ -53,6 +53,11 @@ type cgroupLine struct {
 // is not attributed to the container. Paths such as /user.slice/… and
 // /init.scope give empty IDs.
 func ParseCgroup(content string) (path, containerID, podUID, runtime string) {
+	return pickCgroup(parseCgroupLines(content))
+}
+
+// parseCgroupLines splits a /proc/PID/cgroup file, skipping malformed lines.
+func parseCgroupLines(content string) []cgroupLine {
 	var lines []cgroupLine
 	for l := range strings.SplitSeq(content, "\n") {
 		id, rest, ok := strings.Cut(l, ":")
@@ -65,7 +70,7 @@ func ParseCgroup(content string) (path, containerID, podUID, runtime string) {
 		}
 		lines = append(lines, cgroupLine{hierarchy: id, controllers: ctrl, path: p})
 	}
-	return pickCgroup(lines)
+	return lines
 }
 
 // fromProcfs converts procfs's parsed cgroup file.

@@ -1,7 +1,6 @@
 package agent_test
 
 import (
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -13,19 +12,6 @@ import (
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/testutil"
 )
-
-// newCgroup creates the cgroup base/elems... (not a pod's) and removes it
-// when the test ends; move puts a process in it.
-func newCgroup(t *testing.T, base string, elems ...string) *podCgroup {
-	t.Helper()
-	mount, own := cgroup2(t)
-	dir := filepath.Join(mount, base)
-	for _, e := range elems {
-		dir = filepath.Join(dir, e)
-		mkdirCgroup(t, dir)
-	}
-	return &podCgroup{leaf: dir, back: filepath.Join(mount, own, "cgroup.procs")}
-}
 
 // statesOf waits until pid is in state want, recording the states it went
 // through, and returns them with its last listing.
@@ -50,12 +36,12 @@ func statesOf(t *testing.T, a *agent.Agent, pid int, want string) ([]string, age
 // one watched (cgroup filters apply at inspection).
 func TestAgentExcludeCgroup(t *testing.T) {
 	exe := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
-	base := newCgroupBase(t)
-	sys := newCgroup(t, base, "system.slice", "memsight-test.service")
-	apps := newCgroup(t, base, "apps.slice", "web.scope")
+	base := testutil.NewCgroupBase(t, "memsight-agent-test-")
+	sys := testutil.NewCgroup(t, base, "system.slice", "memsight-test.service")
+	apps := testutil.NewCgroup(t, base, "apps.slice", "web.scope")
 	t1, t2 := testutil.StartTarget(t, exe), testutil.StartTarget(t, exe)
-	sys.move(t, t1.Pid)
-	apps.move(t, t2.Pid)
+	sys.Move(t, t1.Pid)
+	apps.Move(t, t2.Pid)
 	include := regexp.MustCompile("^idle")
 	exclude := regexp.MustCompile(`system\.slice/`)
 	a := agent.RunTestAgent(t, include.String(), func(c *agent.Config) {
@@ -79,7 +65,7 @@ func TestAgentExcludeCgroup(t *testing.T) {
 		t.Fatal(err)
 	}
 	t3 := testutil.StartTarget(t, exe)
-	apps.move(t, t3.Pid)
+	apps.Move(t, t3.Pid)
 	if _, p := statesOf(t, a, t3.Pid, agent.StateExcluded); !strings.Contains(p.Reason, `matches excludes.include_cgroup "/system\\.slice/"`) ||
 		!strings.Contains(p.Reason, "/apps.slice/web.scope") {
 		t.Errorf("the new process outside the included cgroup: %+v", p)
@@ -97,8 +83,8 @@ func TestAgentExcludeCgroup(t *testing.T) {
 // attached.
 func TestAgentPodFilters(t *testing.T) {
 	exe := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
-	base := newCgroupBase(t)
-	web, sys := newPodCgroup(t, base), newPodCgroup(t, base)
+	base := testutil.NewCgroupBase(t, "memsight-agent-test-")
+	web, sys := testutil.NewPodCgroup(t, base), testutil.NewPodCgroup(t, base)
 	pods := &fakePods{pods: map[string]agent.Pod{}, cid: map[string]string{}}
 	include := regexp.MustCompile("^idle")
 	sel, err := labels.Parse("app=web")
@@ -108,7 +94,7 @@ func TestAgentPodFilters(t *testing.T) {
 	filters := agent.Filters{PodSelector: sel, ExcludeNamespaces: []string{"kube-system"}}
 
 	tg := testutil.StartTarget(t, exe)
-	web.move(t, tg.Pid)
+	web.Move(t, tg.Pid)
 	a := agent.RunTestAgent(t, include.String(), func(c *agent.Config) {
 		c.Pods, c.MinProcessAge, c.Filters = pods, 500*time.Millisecond, filters
 	})
@@ -130,7 +116,7 @@ func TestAgentPodFilters(t *testing.T) {
 
 	pods.set(sys, agent.Pod{Name: "proxy-x", Namespace: "kube-system", Container: "proxy", Labels: map[string]string{"app": "web"}})
 	tg2 := testutil.StartTarget(t, exe)
-	sys.move(t, tg2.Pid)
+	sys.Move(t, tg2.Pid)
 	if states, p := statesOf(t, a, tg2.Pid, agent.StateExcluded); len(states) != 1 || p.Pod != "proxy-x" ||
 		p.Reason != "pod kube-system/proxy-x: namespace kube-system is in excludes.namespaces" {
 		t.Errorf("the excluded namespace's process: %+v (states %v)", p, states)

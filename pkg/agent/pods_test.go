@@ -30,10 +30,10 @@ func (f *fakePods) Lookup(podUID, containerID string) (agent.Pod, bool) {
 	return p, ok
 }
 
-func (f *fakePods) set(c *podCgroup, p agent.Pod) {
+func (f *fakePods) set(c *testutil.PodCgroup, p agent.Pod) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.pods[c.uid], f.cid[c.uid] = p, c.containerID
+	f.pods[c.UID], f.cid[c.UID] = p, c.ContainerID
 }
 
 // processOf returns pid's entry in a snapshot.
@@ -65,19 +65,19 @@ func waitUntil(t *testing.T, what string, ok func() bool) {
 // never attached.
 func TestAgentPods(t *testing.T) {
 	exe := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
-	base := newCgroupBase(t)
-	web, batch := newPodCgroup(t, base), newPodCgroup(t, base)
+	base := testutil.NewCgroupBase(t, "memsight-agent-test-")
+	web, batch := testutil.NewPodCgroup(t, base), testutil.NewPodCgroup(t, base)
 	pods := &fakePods{pods: map[string]agent.Pod{}, cid: map[string]string{}}
 
 	tg := testutil.StartTarget(t, exe)
-	web.move(t, tg.Pid)
+	web.Move(t, tg.Pid)
 	// MinProcessAge: a process is inspected once it is in its pod's cgroup
 	// (a container's processes start there; the test's move them).
 	a := agent.RunTestAgent(t, "^idle", func(c *agent.Config) { c.Pods, c.MinProcessAge = pods, 500*time.Millisecond })
 
 	waitUntil(t, "the process watched", func() bool { p, _ := processOf(a, tg.Pid); return p.State == agent.StateWatching })
 	p, _ := processOf(a, tg.Pid)
-	if p.PodUID != web.uid || p.ContainerID != web.containerID || p.Pod != "" || p.Namespace != "" {
+	if p.PodUID != web.UID || p.ContainerID != web.ContainerID || p.Pod != "" || p.Namespace != "" {
 		t.Fatalf("before the pod is known: %+v", p)
 	}
 
@@ -113,7 +113,7 @@ func TestAgentPods(t *testing.T) {
 
 	pods.set(batch, agent.Pod{Name: "batch-1", Namespace: "jobs", Container: "main", Ignored: true})
 	tg2 := testutil.StartTarget(t, exe)
-	batch.move(t, tg2.Pid)
+	batch.Move(t, tg2.Pid)
 	var states []string
 	waitUntil(t, "the ignored pod's process listed", func() bool {
 		p, _ := processOf(a, tg2.Pid)

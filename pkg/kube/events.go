@@ -122,19 +122,14 @@ func (e *Events) Run(ctx context.Context) {
 // only instead of Run, never concurrently.
 func (e *Events) Observe(snap agent.Snapshot) {
 	seen := make(map[findingKey]bool, len(e.posted))
-	for _, p := range snap.Processes {
-		if p.State != agent.StateWatching || p.Sample == nil {
+	for p, f := range snap.Findings() {
+		k := findingKey{p.PID, f.Kind}
+		seen[k] = true
+		if e.posted[k] || p.Pod == "" || p.Namespace == "" {
 			continue
 		}
-		for _, f := range p.Sample.Findings {
-			k := findingKey{p.PID, f.Kind}
-			seen[k] = true
-			if e.posted[k] || p.Pod == "" || p.Namespace == "" {
-				continue
-			}
-			e.posted[k] = true
-			e.enqueue(e.event(p, f, snap.Time))
-		}
+		e.posted[k] = true
+		e.enqueue(e.event(p, f, snap.Time))
 	}
 	for k := range e.posted {
 		if !seen[k] {

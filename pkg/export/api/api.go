@@ -123,16 +123,11 @@ func (s *server) process(w http.ResponseWriter, r *http.Request) {
 func (s *server) findings(w http.ResponseWriter, _ *http.Request) {
 	snap := s.src.Snapshot()
 	out := FindingList{Time: snap.Time, Findings: []FindingEntry{}}
-	for _, p := range snap.Processes {
-		if p.Sample == nil {
-			continue
-		}
-		for _, f := range p.Sample.Findings {
-			out.Findings = append(out.Findings, FindingEntry{
-				PID: p.PID, Comm: p.Comm, GoVersion: p.GoVersion, ContainerID: p.ContainerID,
-				PodUID: p.PodUID, Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Finding: f,
-			})
-		}
+	for p, f := range snap.Findings() {
+		out.Findings = append(out.Findings, FindingEntry{
+			PID: p.PID, Comm: p.Comm, GoVersion: p.GoVersion, ContainerID: p.ContainerID,
+			PodUID: p.PodUID, Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Finding: f,
+		})
 	}
 	s.write(w, http.StatusOK, out)
 }

@@ -54,21 +54,16 @@ type tracker struct {
 func (tr *tracker) diff(snap agent.Snapshot, node string) []Event {
 	var evs []Event
 	seen := make(map[key]bool, len(tr.active))
-	for _, p := range snap.Processes {
-		if p.State != agent.StateWatching || p.Sample == nil {
+	for p, f := range snap.Findings() {
+		k := key{p.PID, f.Kind}
+		seen[k] = true
+		if _, ok := tr.active[k]; ok {
 			continue
 		}
-		for _, f := range p.Sample.Findings {
-			k := key{p.PID, f.Kind}
-			seen[k] = true
-			if _, ok := tr.active[k]; ok {
-				continue
-			}
-			ev := newEvent(p, f, node)
-			tr.active[k] = ev
-			tr.sent[k] = snap.Time
-			evs = append(evs, ev)
-		}
+		ev := newEvent(p, f, node)
+		tr.active[k] = ev
+		tr.sent[k] = snap.Time
+		evs = append(evs, ev)
 	}
 	for k, ev := range tr.active {
 		if seen[k] {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -141,10 +140,7 @@ func newEngine(g *globalOptions, cfg agent.Config, bpfStats bool) (*engine, erro
 		return nil, err
 	}
 	probes, err := probe.New(probe.Config{Logger: log})
-	if err != nil {
-		if missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE"); errors.Is(err, probe.ErrPermission) && len(missing) > 0 {
-			return nil, fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
-		}
+	if err != nil { // missing capabilities were reported by preflightGate
 		return nil, fmt.Errorf("loading BPF: %w", err)
 	}
 	// The kernel's BPF statistics (memsight_bpf_program_*) are system-wide:

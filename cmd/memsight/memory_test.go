@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"math"
 	"strings"
 	"syscall"
@@ -11,21 +10,6 @@ import (
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/testutil"
 )
-
-// memTruth is one "TRUTH ..." line of testdata/targets/memgrow.
-type memTruth struct {
-	numgc, pauseTotal, lastPause, p99, heapInuse, nextGC, heapAlloc, goroutines uint64
-}
-
-func parseTruth(t *testing.T, s string) memTruth {
-	t.Helper()
-	var m memTruth
-	if _, err := fmt.Sscanf(s, "numgc=%d pause_total_ns=%d last_pause_ns=%d pause_p99_ns=%d heap_inuse=%d next_gc=%d heap_alloc=%d goroutines=%d",
-		&m.numgc, &m.pauseTotal, &m.lastPause, &m.p99, &m.heapInuse, &m.nextGC, &m.heapAlloc, &m.goroutines); err != nil {
-		t.Fatalf("TRUTH line %q: %v", s, err)
-	}
-	return m
-}
 
 // growthRun is one memgrow target watched by memsight attach.
 type growthRun struct {
@@ -160,7 +144,7 @@ func checkTruth(t *testing.T, g *growthRun) {
 	if err := g.tg.Signal(syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	want := parseTruth(t, g.tg.WaitLine(t, "TRUTH ", 20*time.Second))
+	want := testutil.ParseMemTruth(t, g.tg.WaitLine(t, "TRUTH ", 20*time.Second))
 	at := time.Now()
 	s := g.a.waitSample(t, 5*time.Second, "a sample after TRUTH", func(s observe.Sample) bool { return s.Time.After(at) })
 	if s.Time.Sub(at) > 1500*time.Millisecond {
@@ -169,17 +153,17 @@ func checkTruth(t *testing.T, g *growthRun) {
 	if s.GC == nil || s.Heap == nil {
 		t.Fatalf("no GC or heap in the sample: unknown %v", s.Unknown)
 	}
-	if s.GC.CyclesTotal != want.numgc {
-		t.Errorf("gc.cycles_total %d, runtime.NumGC %d", s.GC.CyclesTotal, want.numgc)
+	if s.GC.CyclesTotal != want.NumGC {
+		t.Errorf("gc.cycles_total %d, runtime.NumGC %d", s.GC.CyclesTotal, want.NumGC)
 	}
 	pause := s.GC.STWPauseSecondsTotal * 1e9
-	pauseErr := 100 * math.Abs(pause-float64(want.pauseTotal)) / math.Max(float64(want.pauseTotal), 1)
+	pauseErr := 100 * math.Abs(pause-float64(want.PauseTotal)) / math.Max(float64(want.PauseTotal), 1)
 	if pauseErr > 5 {
-		t.Errorf("gc.stw_pause_seconds_total %.9f, PauseTotalNs %d (%.2f %%)", s.GC.STWPauseSecondsTotal, want.pauseTotal, pauseErr)
+		t.Errorf("gc.stw_pause_seconds_total %.9f, PauseTotalNs %d (%.2f %%)", s.GC.STWPauseSecondsTotal, want.PauseTotal, pauseErr)
 	}
-	heapErr := 100 * math.Abs(float64(s.Heap.InuseBytes)-float64(want.heapInuse)) / float64(want.heapInuse)
+	heapErr := 100 * math.Abs(float64(s.Heap.InuseBytes)-float64(want.HeapInuse)) / float64(want.HeapInuse)
 	if heapErr > 2 {
-		t.Errorf("heap.inuse_bytes %d, HeapInuse %d (%.2f %%)", s.Heap.InuseBytes, want.heapInuse, heapErr)
+		t.Errorf("heap.inuse_bytes %d, HeapInuse %d (%.2f %%)", s.Heap.InuseBytes, want.HeapInuse, heapErr)
 	}
 	// Cycles the probes saw since attach match numgc's growth since the
 	// first sample (plus at most a cycle ending between attach and it).
@@ -191,6 +175,6 @@ func checkTruth(t *testing.T, g *growthRun) {
 		}
 	}
 	t.Logf("at the pause: numgc %d = %d, pause total %.3f ms vs %.3f ms (%.3f %%), heap in use %d vs %d (%.3f %%), %d cycles and %d STW pauses since attach",
-		s.GC.CyclesTotal, want.numgc, pause/1e6, float64(want.pauseTotal)/1e6, pauseErr, s.Heap.InuseBytes, want.heapInuse, heapErr,
+		s.GC.CyclesTotal, want.NumGC, pause/1e6, float64(want.PauseTotal)/1e6, pauseErr, s.Heap.InuseBytes, want.HeapInuse, heapErr,
 		s.GC.CyclesSinceAttach, s.GC.STWPausesSinceAttach)
 }

@@ -15,21 +15,6 @@ import (
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
-// memTruth is one "TRUTH ..." line of testdata/targets/memgrow.
-type memTruth struct {
-	numgc, pauseTotal, lastPause, p99, heapInuse, nextGC, heapAlloc, goroutines uint64
-}
-
-func parseTruth(t *testing.T, s string) memTruth {
-	t.Helper()
-	var m memTruth
-	if _, err := fmt.Sscanf(s, "numgc=%d pause_total_ns=%d last_pause_ns=%d pause_p99_ns=%d heap_inuse=%d next_gc=%d heap_alloc=%d goroutines=%d",
-		&m.numgc, &m.pauseTotal, &m.lastPause, &m.p99, &m.heapInuse, &m.nextGC, &m.heapAlloc, &m.goroutines); err != nil {
-		t.Fatalf("TRUTH line %q: %v", s, err)
-	}
-	return m
-}
-
 // TestGCMatchesRuntime reads a GC-heavy target while it runs (values must
 // be monotonic and reads consistent), then at a quiet moment compares every
 // value with the target's own runtime.ReadMemStats: cycles, pause total,
@@ -62,41 +47,41 @@ func TestGCMatchesRuntime(t *testing.T) {
 				if tg.nlines() > i+1 {
 					t.Fatal("the target printed TRUTH2 before the read finished")
 				}
-				want := parseTruth(t, line)
+				want := testutil.ParseMemTruth(t, line)
 				checkGC(t, st, want, strings.Contains(mode, "memlimit"))
 				t.Logf("%s; numgc %d (running: %s) pause total %d ns, p99 %d ns, heap in use %d vs %d (%+.3f %%), goal %s (%s) vs NextGC %d",
-					r.l.Source, want.numgc, running, st.PauseTotalNs.V, st.PauseP99Ns.V, st.HeapInUse.V, want.heapInuse,
-					100*(float64(st.HeapInUse.V)/float64(want.heapInuse)-1), st.HeapGoal, st.HeapGoalKind, want.nextGC)
+					r.l.Source, want.NumGC, running, st.PauseTotalNs.V, st.PauseP99Ns.V, st.HeapInUse.V, want.HeapInuse,
+					100*(float64(st.HeapInUse.V)/float64(want.HeapInuse)-1), st.HeapGoal, st.HeapGoalKind, want.NextGC)
 			})
 		}
 	}
 }
 
-func checkGC(t *testing.T, st GCState, want memTruth, limited bool) {
+func checkGC(t *testing.T, st GCState, want testutil.MemTruth, limited bool) {
 	t.Helper()
 	if !st.Consistent {
 		t.Errorf("read of a quiet target not consistent after %d reads", st.Reads)
 	}
-	if st.Cycles.V != want.numgc {
-		t.Errorf("cycles %v, runtime.NumGC %d", st.Cycles, want.numgc)
+	if st.Cycles.V != want.NumGC {
+		t.Errorf("cycles %v, runtime.NumGC %d", st.Cycles, want.NumGC)
 	}
-	if d := math.Abs(float64(st.PauseTotalNs.V) - float64(want.pauseTotal)); d > 0.05*float64(want.pauseTotal) || d != 0 {
-		t.Errorf("pause total %v ns, MemStats.PauseTotalNs %d", st.PauseTotalNs, want.pauseTotal)
+	if d := math.Abs(float64(st.PauseTotalNs.V) - float64(want.PauseTotal)); d > 0.05*float64(want.PauseTotal) || d != 0 {
+		t.Errorf("pause total %v ns, MemStats.PauseTotalNs %d", st.PauseTotalNs, want.PauseTotal)
 	}
-	if want.numgc > 0 && (st.LastPauseNs.V != want.lastPause || st.PauseP99Ns.V != want.p99) {
-		t.Errorf("last pause %v p99 %v, runtime %d %d", st.LastPauseNs, st.PauseP99Ns, want.lastPause, want.p99)
+	if want.NumGC > 0 && (st.LastPauseNs.V != want.LastPause || st.PauseP99Ns.V != want.P99) {
+		t.Errorf("last pause %v p99 %v, runtime %d %d", st.LastPauseNs, st.PauseP99Ns, want.LastPause, want.P99)
 	}
-	if want.numgc == 0 && st.PauseP99Ns.Known {
+	if want.NumGC == 0 && st.PauseP99Ns.Known {
 		t.Errorf("p99 %v before the first cycle", st.PauseP99Ns)
 	}
-	if d := math.Abs(float64(st.HeapInUse.V) - float64(want.heapInuse)); d > 0.02*float64(want.heapInuse) {
-		t.Errorf("heap in use %v, MemStats.HeapInuse %d", st.HeapInUse, want.heapInuse)
+	if d := math.Abs(float64(st.HeapInUse.V) - float64(want.HeapInuse)); d > 0.02*float64(want.HeapInuse) {
+		t.Errorf("heap in use %v, MemStats.HeapInuse %d", st.HeapInUse, want.HeapInuse)
 	}
-	if alloc := st.TotalAlloc.V - st.TotalFree.V; math.Abs(float64(alloc)-float64(want.heapAlloc)) > 0.02*float64(want.heapAlloc) {
-		t.Errorf("heap alloc %d, MemStats.HeapAlloc %d", alloc, want.heapAlloc)
+	if alloc := st.TotalAlloc.V - st.TotalFree.V; math.Abs(float64(alloc)-float64(want.HeapAlloc)) > 0.02*float64(want.HeapAlloc) {
+		t.Errorf("heap alloc %d, MemStats.HeapAlloc %d", alloc, want.HeapAlloc)
 	}
-	if st.HeapLive.V < st.HeapMarked.V || st.HeapMarked.V > want.heapAlloc+want.heapAlloc/10 {
-		t.Errorf("heap live %v marked %v, heap alloc %d", st.HeapLive, st.HeapMarked, want.heapAlloc)
+	if st.HeapLive.V < st.HeapMarked.V || st.HeapMarked.V > want.HeapAlloc+want.HeapAlloc/10 {
+		t.Errorf("heap live %v marked %v, heap alloc %d", st.HeapLive, st.HeapMarked, want.HeapAlloc)
 	}
 	switch st.HeapGoalKind {
 	case HeapGoalRuntime:
@@ -104,18 +89,18 @@ func checkGC(t *testing.T, st GCState, want memTruth, limited bool) {
 		// scavenger lowers 64 KiB at a time even in a paused target.
 		tol := 0.0
 		if limited {
-			tol = 0.01 * float64(want.nextGC)
+			tol = 0.01 * float64(want.NextGC)
 		}
-		if math.Abs(float64(st.HeapGoal.V)-float64(want.nextGC)) > tol {
-			t.Errorf("heap goal %v, MemStats.NextGC %d", st.HeapGoal, want.nextGC)
+		if math.Abs(float64(st.HeapGoal.V)-float64(want.NextGC)) > tol {
+			t.Errorf("heap goal %v, MemStats.NextGC %d", st.HeapGoal, want.NextGC)
 		}
 	case "":
 		if st.HeapGoal.Known || st.HeapGoal.Why == "" {
 			t.Errorf("heap goal %+v without a kind", st.HeapGoal)
 		}
 	default:
-		if st.HeapGoal.V > want.nextGC {
-			t.Errorf("GOGC heap goal %v above MemStats.NextGC %d", st.HeapGoal, want.nextGC)
+		if st.HeapGoal.V > want.NextGC {
+			t.Errorf("GOGC heap goal %v above MemStats.NextGC %d", st.HeapGoal, want.NextGC)
 		}
 	}
 	if !st.GCPercent.Known || !st.MemoryLimit.Known || (st.MemoryLimit.V == math.MaxInt64) == limited {

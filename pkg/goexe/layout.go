@@ -30,6 +30,10 @@ func layoutSpec() []layoutStruct {
 		{"runtime.cleanupQueue", []string{"runtime.cleanupQueue"}, []string{
 			"workUnits", "asleep", "running", "ng", "needg", "queued", "executed",
 		}},
+		// The block a cleanup goroutine runs (1.25+): n entries, each a
+		// *funcval (1.25) or a cleanupFn (1.26+), cleared before its call.
+		{"runtime.cleanupBlock", []string{"runtime.cleanupBlock"}, []string{"cleanupBlockHeader.n", "cleanups"}},
+		{"runtime.cleanupFn", []string{"runtime.cleanupFn"}, []string{"call", "fn", "arg"}},
 		{"runtime.moduledata", []string{"runtime.moduledata"}, []string{
 			"pcHeader", "text", "etext", "noptrdata", "enoptrdata", "data", "edata",
 			"bss", "ebss", "noptrbss", "enoptrbss", "gofunc",

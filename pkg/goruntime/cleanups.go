@@ -124,3 +124,73 @@ func (r *Runtime) pointerSlice(addr uint64, limit int) ([]uint64, error) {
 	}
 	return out, nil
 }
+
+// CleanupRunner is a cleanup goroutine inside a block of cleanups.
+type CleanupRunner struct {
+	// Goroutine is the cleanup goroutine, with its stack when readable.
+	Goroutine *Goroutine
+	// Call is the cleanup call in progress, nil when unreadable (CallErr).
+	Call    *CleanupCall
+	CallErr string
+}
+
+// CleanupRunners returns the cleanup goroutines (Go 1.25+) that are running
+// cleanups now: inside a block (g.runningCleanups) and not parked waiting
+// for work. ng is the number of cleanup goroutines the queue reports
+// (CleanupState.Goroutines); the goroutines are looked up in allgs once and
+// again only when there are more of them (they never exit).
+func (r *Runtime) CleanupRunners(ng uint64) ([]CleanupRunner, error) {
+	if err := r.findCleanupGs(ng); err != nil {
+		return nil, err
+	}
+	var out []CleanupRunner
+	for _, addr := range r.cleanupGs {
+		g, err := r.Goroutine(addr)
+		if err != nil {
+			return out, err
+		}
+		if g.Dead() || g.RunningCleanups.Known && !g.RunningCleanups.V ||
+			g.StatusName == "waiting" && g.WaitReason.V == "cleanup wait" {
+			continue
+		}
+		cr := CleanupRunner{Goroutine: g}
+		if cr.Call, err = r.cleanupCall(g); err != nil {
+			cr.CallErr = err.Error()
+		}
+		out = append(out, cr)
+	}
+	return out, nil
+}
+
+// findCleanupGs fills r.cleanupGs with the goroutines started at
+// runtime.runCleanups, walking allgs when fewer than ng are known.
+func (r *Runtime) findCleanupGs(ng uint64) error {
+	if uint64(len(r.cleanupGs)) >= ng && len(r.cleanupGs) > 0 {
+		return nil
+	}
+	cs := r.b.Probes.CleanupCall
+	if cs == nil || r.b.Probes.CleanupRunner != "runtime.runCleanups" {
+		return fmt.Errorf("runtime.runCleanups not located: %w", ErrUnknown)
+	}
+	fn, ok := r.b.FuncAt(cs.Call.Addr)
+	if !ok {
+		return fmt.Errorf("no function at the cleanup call site %#x: %w", cs.Call.Addr, ErrUnknown)
+	}
+	ptrs, err := r.allgSnapshot(maxGoroutines)
+	if err != nil {
+		return err
+	}
+	entry := fn.Entry + r.bias
+	var found []uint64
+	var c Census
+	err = r.walkGs(ptrs, &c, func(h gHead) {
+		if h.startPC == entry && !h.dead() {
+			found = append(found, h.addr)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	r.cleanupGs = found
+	return nil
+}

@@ -38,11 +38,19 @@ type FinalizerState struct {
 	// not exist yet or could not be read (GoroutineErr says which).
 	Goroutine    *Goroutine
 	GoroutineErr string
+	// Call is the finalizer call in progress, read from the runner's frame
+	// while Running is set; nil otherwise or when unreadable (CallErr).
+	Call    *FinalizerCall
+	CallErr string
+	// Pending counts the finalizers not yet finished from the queue blocks
+	// themselves (runtime.finq and the blocks the runner has taken), exact
+	// per finalizer: what Go 1.20–1.24, which have no counters, give for
+	// the queue length. Unknown when a list is unreadable or too long.
+	Pending Uint
 }
 
 // Finalizers reads the finalizer queue counters and the finalizer goroutine.
-func (r *Runtime) Finalizers() (FinalizerState, error) {
-	var st FinalizerState
+func (r *Runtime) Finalizers() (st FinalizerState, err error) {
 	G := r.b.Globals
 	fing, err := r.addr(G.Fing, "fing")
 	if err != nil {
@@ -92,11 +100,19 @@ func (r *Runtime) Finalizers() (FinalizerState, error) {
 			st.QueueLength = knownUint(qv - ev)
 		}
 	} else {
-		why := "no finqueued/finexecuted counters before go1.25 (count queuefinalizer probe hits instead)"
+		why := "no finqueued/finexecuted counters before go1.25 (--trace-finalizers counts them)"
 		if r.b.Version.AtLeast(1, 25) {
 			why = fmt.Sprintf("counter addresses unknown: %v / %v", qErr, eErr)
 		}
 		st.Queued, st.Executed, st.QueueLength = unknownUint("%s", why), unknownUint("%s", why), unknownUint("%s", why)
+		st.Pending = unknownUint("%s", why)
+	}
+	if !counters {
+		// Go 1.20–1.24: count the queue blocks once the call (if any) is known.
+		defer func() {
+			st.Pending = r.pendingFinalizers(st.Call)
+			st.QueueLength = st.Pending
+		}()
 	}
 	gp := le.Uint64(fingBuf[:])
 	if gp == 0 {
@@ -119,5 +135,39 @@ func (r *Runtime) Finalizers() (FinalizerState, error) {
 		return st, nil
 	}
 	st.Goroutine = g
+	if st.Running.V {
+		if st.Call, err = r.finalizerCall(g); err != nil {
+			st.CallErr = err.Error()
+		}
+	}
 	return st, nil
+}
+
+// pendingFinalizers adds up the queue blocks: finq's list, plus the chain
+// the runner is working through when a finalizer call is in progress.
+func (r *Runtime) pendingFinalizers(call *FinalizerCall) Uint {
+	finq, err := r.addr(r.b.Globals.Finq, "finq")
+	if err != nil {
+		return unknownUint("%v", err)
+	}
+	cntOff, _, nextOff, _, capacity, err := r.finBlockGeometry()
+	if err != nil {
+		return unknownUint("%v", err)
+	}
+	head, err := procmem.ReadU64(r.mem, finq)
+	if err != nil {
+		return unknownUint("reading runtime.finq: %v", err)
+	}
+	var running int64
+	if call != nil {
+		if call.Chain < 0 {
+			return unknownUint("the blocks the finalizer goroutine is running could not be read")
+		}
+		running = call.Chain
+	}
+	n := r.finChain(head, cntOff, nextOff, capacity, running)
+	if n < 0 {
+		return unknownUint("runtime.finq's blocks are unreadable or more than %d", maxFinBlocks)
+	}
+	return knownUint(uint64(n))
 }

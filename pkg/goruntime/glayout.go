@@ -21,6 +21,12 @@ type gLayout struct {
 	prefix                    uint64 // g[0:prefix] re-read to detect tearing: stack bounds, sched, status
 	mProcid                   uint64
 	mProcidOK                 bool
+	// stkTopSP is runtime.g.stktopsp: the SP the goroutine's first
+	// function was entered with (0 offset means unknown, see hasTopSP).
+	stkTopSP  uint64
+	hasTopSP  bool
+	cleanupOn uint64 // runtime.g.runningCleanups (1.25+)
+	hasClean  bool
 }
 
 func newGLayout(l goexe.Layout) (gLayout, error) {
@@ -43,6 +49,14 @@ func newGLayout(l goexe.Layout) (gLayout, error) {
 	if o, ok := l.Off("runtime.g.parentGoid"); ok {
 		g.parentGoid, g.hasParent = uint64(o), true
 		g.size = max(g.size, uint64(o)+8)
+	}
+	if o, ok := l.Off("runtime.g.stktopsp"); ok {
+		g.stkTopSP, g.hasTopSP = uint64(o), true
+		g.size = max(g.size, uint64(o)+8)
+	}
+	if o, ok := l.Off("runtime.g.runningCleanups"); ok {
+		g.cleanupOn, g.hasClean = uint64(o), true
+		g.size = max(g.size, uint64(o)+1)
 	}
 	if o, ok := l.Off("runtime.m.procid"); ok {
 		g.mProcid, g.mProcidOK = uint64(o), true

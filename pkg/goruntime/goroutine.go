@@ -79,6 +79,14 @@ type Goroutine struct {
 	CreatedBy *Frame
 	// TID is the thread (m.procid) running the goroutine, while it runs.
 	TID Uint
+	// SchedSP and SchedPC are the saved registers (g.sched), as read; TopSP
+	// is g.stktopsp, the stack pointer its first function was entered with
+	// (0 when unknown). StackLo and StackHi bound its stack.
+	SchedSP, SchedPC, TopSP uint64
+	StackLo, StackHi        uint64
+	// RunningCleanups is g.runningCleanups (Go 1.25+): a cleanup goroutine
+	// is inside a block of cleanups.
+	RunningCleanups Bool
 	// Stack is innermost first, with inlined calls expanded. It is nil when
 	// no stack can be read (StackErr says why, e.g. the goroutine is running
 	// on a thread whose registers are not in memory).
@@ -160,6 +168,18 @@ func (r *Runtime) decodeG(addr uint64, w gWords) *Goroutine {
 		Scan:       raw&gScan != 0,
 		StartPC:    knownUint(w.u64(L.startPC)),
 		TID:        unknownUint("not running"),
+		SchedSP:    w.u64(L.schedSP),
+		SchedPC:    w.u64(L.schedPC),
+		StackLo:    w.u64(L.stackLo),
+		StackHi:    w.u64(L.stackHi),
+	}
+	if L.hasTopSP {
+		g.TopSP = w.u64(L.stkTopSP)
+	}
+	if L.hasClean {
+		g.RunningCleanups = knownBool(w.u8(L.cleanupOn) != 0)
+	} else {
+		g.RunningCleanups = unknownBool("runtime.g has no runningCleanups before go1.25")
 	}
 	if L.hasParent {
 		g.ParentGoid = knownUint(w.u64(L.parentGoid))

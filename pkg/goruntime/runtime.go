@@ -19,6 +19,8 @@ type Runtime struct {
 	bias uint64
 	l    goexe.Layout
 	g    gLayout
+	// cleanupGs are the cleanup goroutines found so far (CleanupRunners).
+	cleanupGs []uint64
 }
 
 // New prepares reading the runtime of a process running binary b through

@@ -33,6 +33,7 @@ import (
 const agentCacheSize = 64
 
 type agentOptions struct {
+	traceOptions
 	bpfStats    bool
 	listen      string
 	excludeComm string
@@ -83,6 +84,9 @@ matching is detached at its next sample.`,
 			if err := checkIntervals(set, o.cfg.Rescan); err != nil {
 				return err
 			}
+			if err := o.checkBudget(); err != nil {
+				return err
+			}
 			return runAgent(cmd.Context(), g, o, set, cmd.Flags())
 		},
 	}
@@ -98,6 +102,7 @@ matching is detached at its next sample.`,
 	f.IntVar(&o.cfg.MaxProcesses, "max-processes", agent.DefaultMaxProcesses, "watch at most this many processes at once")
 	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
+	addTraceFlags(f, &o.traceOptions)
 	addFilterFlags(f, &o.filters)
 	addConfigFlags(f, &o.conf)
 	addKubeFlags(f, &o.kube)
@@ -169,6 +174,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
 	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
 	cfg.Filters = filters(set)
+	cfg.Trace, cfg.OverheadBudget = o.trace, o.overheadBudget
 	kb, err := startKube(ctx, kubeSettings(set.Kubernetes, flags, o.kube), log) // nil without Kubernetes
 	if err != nil {
 		return err

@@ -13,13 +13,13 @@ import (
 
 // TestAgentPausesAndPrograms: once a target has run finalizers and GC
 // cycles, the agent's scrape has its GC pause histogram (consistent with its
-// sample in the API) and the BPF programs' run counts and times, and says
-// that exec events are on.
+// sample in the API) and, with the opt-in per-object probes, the BPF
+// programs' run counts and times, and says that exec events are on.
 func TestAgentPausesAndPrograms(t *testing.T) {
 	testutil.RequireBPF(t)
 	t.Parallel()
 	finq := copyTarget(t, "finq", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default}, "bpfst-finq")
-	a := startAgent(t, "--include-comm", "^bpfst-", "--interval", "500ms", "--bpf-stats")
+	a := startAgent(t, "--include-comm", "^bpfst-", "--interval", "500ms", "--bpf-stats", "--trace-finalizers", "--overhead-budget", "0.5")
 	tg := testutil.StartTarget(t, finq) // 200 finalizers/s, runtime.GC() every 200ms
 	pid := strconv.Itoa(tg.Pid)
 	var ss []series

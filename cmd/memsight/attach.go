@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -26,8 +27,8 @@ type attachOptions struct {
 	duration time.Duration
 	detect   detect.Config
 	// allocProbes is --alloc-probes: "" (off), "slow" or "all".
-	allocProbes    string
-	overheadBudget float64
+	allocProbes string
+	traceOptions
 }
 
 func newAttachCmd(g *globalOptions) *cobra.Command {
@@ -35,10 +36,12 @@ func newAttachCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "attach PID",
 		Short: "Watch one Go process live: finalizer and cleanup queues, the running finalizer and its stack, findings",
-		Long: `attach attaches uprobes to the Go runtime of one running process (no
-restart, no code change), reads its runtime state from memory (read only), and
-prints a sample every --interval until Ctrl-C, --duration or the process's exit.
-Then it detaches everything.`,
+		Long: `attach reads the Go runtime state of one running process from its memory
+(read only; no restart, no code change, nothing attached to it by default) and
+/proc, and prints a sample every --interval until Ctrl-C, --duration or the
+process's exit. --trace-finalizers, --trace-gc and --alloc-probes add uprobes
+(BPF) for what memory cannot tell, each under --overhead-budget; they are
+detached on exit.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pid, err := strconv.Atoi(args[0])
@@ -74,7 +77,7 @@ Then it detaches everything.`,
 	f.DurationVar(&o.detect.GCPauseFloor, "gc-pause-floor", o.detect.GCPauseFloor, "gc_pause_regression: p99 GC pauses below this never fire")
 	f.StringVar(&o.allocProbes, "alloc-probes", "", "sample allocation stacks with uprobes on the allocator's slow paths (--alloc-probes); --alloc-probes=all adds the mallocgc family (every allocation, costly)")
 	f.Lookup("alloc-probes").NoOptDefVal = string(observe.AllocSlow)
-	f.Float64Var(&o.overheadBudget, "overhead-budget", observe.DefaultOverheadBudget, "share of one CPU the allocation probes may cost the target; the costliest are detached beyond it")
+	addTraceFlags(f, &o.traceOptions)
 	return cmd
 }
 
@@ -87,43 +90,57 @@ func checkAllocFlags(o *attachOptions) error {
 	default:
 		return usagef("--alloc-probes must be slow or all, got %q", o.allocProbes)
 	}
-	if !(o.overheadBudget > 0) {
-		return usagef("--overhead-budget must be a positive share of one CPU (0.01 = 1 %%), got %v", o.overheadBudget)
-	}
-	return nil
+	return o.checkBudget()
 }
 
-func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) error {
-	ctx := cmd.Context()
-	log := g.logger()
+// loadAttachProbes loads the BPF object for attach's opt-in probes.
+func loadAttachProbes(g *globalOptions, log *slog.Logger) (*probe.Probes, error) {
 	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
-		return fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): memsight needs CONFIG_UPROBE_EVENTS")
-	}
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
-	if err != nil {
-		return err
+		return nil, fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): the opt-in probes need CONFIG_UPROBE_EVENTS")
 	}
 	probes, err := probe.New(probe.Config{Logger: log, NoExecEvents: true}) // one process: no discovery
 	if err != nil {
 		if errors.Is(err, probe.ErrPermission) {
 			missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE")
 			if len(missing) > 0 {
-				return fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
+				return nil, fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
 			}
 		}
-		return fmt.Errorf("loading BPF: %w", err)
+		return nil, fmt.Errorf("loading BPF: %w", err)
 	}
-	defer probes.Close()
+	return probes, nil
+}
+
+func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) error {
+	ctx := cmd.Context()
+	log := g.logger()
+	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	if err != nil {
+		return err
+	}
+	// BPF only for the opt-in probes: by default everything comes from the
+	// process's memory and /proc.
+	var probes *probe.Probes
+	if o.trace.Any() || o.allocProbes != "" {
+		if probes, err = loadAttachProbes(g, log); err != nil {
+			return err
+		}
+		defer probes.Close()
+	}
 	sess, err := observe.Attach(observe.AttachConfig{
 		PID: pid, ProcRoot: g.procRoot, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
-		AllocProbes: observe.AllocMode(o.allocProbes), OverheadBudget: o.overheadBudget,
+		Trace: o.trace, AllocProbes: observe.AllocMode(o.allocProbes), OverheadBudget: o.overheadBudget,
 	})
 	if err != nil {
 		return err
 	}
 	defer sess.Close()
 	p, b := sess.Process(), sess.Binary()
-	fmt.Fprintf(cmd.ErrOrStderr(), "memsight: attached to pid %d (%s, %s): %d probes\n", pid, p.Comm, b.GoVersion, len(sess.Points()))
+	if n := len(sess.Points()); n > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "memsight: attached to pid %d (%s, %s): %d probes, overhead budget %g %% of one CPU\n", pid, p.Comm, b.GoVersion, n, o.overheadBudget*100)
+	} else {
+		fmt.Fprintf(cmd.ErrOrStderr(), "memsight: attached to pid %d (%s, %s): reading its memory, no probes\n", pid, p.Comm, b.GoVersion)
+	}
 	if ap := sess.AllocPoints(); len(ap) > 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "memsight: %d allocation probes, overhead budget %g %% of one CPU\n", len(ap), o.overheadBudget*100)
 	}

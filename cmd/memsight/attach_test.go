@@ -14,16 +14,38 @@ var attachModes = []testutil.Mode{testutil.Default, testutil.Stripped, testutil.
 
 // TestAttachCountsMatchRuntime: the totals memsight reports since attach equal
 // the runtime's own /gc/finalizers/* deltas over the same window, the queue
-// length is the runtime's, and the target is unharmed after detach.
+// length is the runtime's, and the target is unharmed after detach; by
+// default (memory reads only, registered_total unknown) and with the
+// per-object probes (--trace-finalizers: registered_total counted).
 func TestAttachCountsMatchRuntime(t *testing.T) {
 	testutil.RequireBPF(t)
+	type run struct {
+		v     testutil.Variant
+		trace bool
+	}
+	var runs []run
 	for _, v := range testutil.Matrix(attachModes...) {
-		t.Run(v.String(), func(t *testing.T) {
+		runs = append(runs, run{v, false})
+	}
+	for _, v := range testutil.Matrix(testutil.Default) {
+		runs = append(runs, run{v, true})
+	}
+	for _, rn := range runs {
+		name := rn.v.String()
+		if rn.trace {
+			name += "/trace"
+		}
+		t.Run(name, func(t *testing.T) {
 			t.Parallel()
-			exe := testutil.BuildTarget(t, "finq", v)
+			exe := testutil.BuildTarget(t, "finq", rn.v)
 			tg := testutil.StartTarget(t, exe, "-wait", "-rate", "400", "-fin-sleep", "1ms", "-cleanups", "100")
 			tg.WaitLine(t, "READY", 10*time.Second)
-			a := startAttach(t, tg.Pid, "--interval", "200ms")
+			args := []string{"--interval", "200ms"}
+			if rn.trace {
+				// The target's cost is tiny here; the budget only guards it.
+				args = append(args, "--trace-finalizers", "--overhead-budget", "0.5")
+			}
+			a := startAttach(t, tg.Pid, args...)
 			a.attached(t)
 			if err := tg.Signal(syscall.SIGUSR1); err != nil {
 				t.Fatal(err)
@@ -37,16 +59,26 @@ func TestAttachCountsMatchRuntime(t *testing.T) {
 			gt1 := parseGT(t, tg.WaitLine(t, "DRAINED ", 60*time.Second))
 			wantQ, wantE := gt1.queued-gt0.queued, gt1.executed-gt0.executed
 			wantCQ, wantCE := gt1.cqueued-gt0.cqueued, gt1.cexecuted-gt0.cexecuted
+			eq := func(p *uint64, want int64) bool { return p != nil && int64(*p) == want }
 			s := a.waitSample(t, 10*time.Second, "totals equal to the runtime's", func(s observe.Sample) bool {
-				return int64(s.Finalizers.QueuedTotal) == wantQ && int64(s.Finalizers.ExecutedTotal) == wantE &&
+				return eq(s.Finalizers.QueuedTotal, wantQ) && eq(s.Finalizers.ExecutedTotal, wantE) &&
 					s.Finalizers.QueueLength != nil && *s.Finalizers.QueueLength == 0 &&
-					int64(s.Cleanups.QueuedTotal) == wantCQ && int64(s.Cleanups.ExecutedTotal) == wantCE
+					eq(s.Cleanups.QueuedTotal, wantCQ) && eq(s.Cleanups.ExecutedTotal, wantCE)
 			})
 			if wantQ < 400 || wantCQ < 100 {
 				t.Fatalf("target queued only %d finalizers and %d cleanups", wantQ, wantCQ)
 			}
-			t.Logf("finalizers queued %d executed %d, cleanups queued %d executed %d: equal to runtime/metrics; registered %d",
-				wantQ, wantE, wantCQ, wantCE, s.Finalizers.RegisteredTotal)
+			reg := s.Finalizers.RegisteredTotal
+			switch {
+			case rn.trace && (reg == nil || int64(*reg) < wantQ):
+				t.Errorf("registered_total %v with --trace-finalizers, want ≥ %d queued", reg, wantQ)
+			case !rn.trace && (reg != nil || s.Unknown["finalizers.registered_total"] == ""):
+				t.Errorf("registered_total %v without --trace-finalizers, want null and listed as unknown", optCount(reg))
+			case rn.trace && (s.Trace == nil || len(s.Trace.Enabled) == 0):
+				t.Errorf("trace section %+v, want the attached probes", s.Trace)
+			}
+			t.Logf("finalizers queued %d executed %d, cleanups queued %d executed %d: equal to runtime/metrics; registered %v",
+				wantQ, wantE, wantCQ, wantCE, optCount(reg))
 			// Mid-run, the queue length never exceeds what was queued and is never negative.
 			for _, s := range a.all() {
 				if q := s.Finalizers.QueueLength; q == nil || *q < 0 || *q > gt1.queued {
@@ -196,7 +228,9 @@ func TestNoFindingsForHealthyTarget(t *testing.T) {
 				if len(s.Findings) != 0 {
 					t.Errorf("sample at %v: findings %v", s.Time, findingKinds(s))
 				}
-				executed = s.Finalizers.ExecutedTotal
+				if s.Finalizers.ExecutedTotal != nil {
+					executed = *s.Finalizers.ExecutedTotal
+				}
 			}
 			if executed < 30000 {
 				t.Errorf("only %d finalizers executed: the target did not run as expected", executed)

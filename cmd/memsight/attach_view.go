@@ -29,18 +29,23 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 	if prev != nil && f.QueueLength != nil && prev.Finalizers.QueueLength != nil {
 		fmt.Fprintf(w, " (%+d)", *f.QueueLength-*prev.Finalizers.QueueLength)
 	}
-	fmt.Fprintf(w, "   since attach: registered %d, queued %d, executed %d", f.RegisteredTotal, f.QueuedTotal, f.ExecutedTotal)
+	fmt.Fprintf(w, "   since attach: ")
+	if f.RegisteredTotal != nil {
+		fmt.Fprintf(w, "registered %d, ", *f.RegisteredTotal)
+	}
+	fmt.Fprintf(w, "queued %s, executed %s", optCount(f.QueuedTotal), optCount(f.ExecutedTotal))
 	if prev != nil {
 		dt := s.Time.Sub(prev.Time).Seconds()
-		if dt > 0 {
-			fmt.Fprintf(w, "  (%.0f/s in, %.0f/s out)", float64(f.QueuedTotal-prev.Finalizers.QueuedTotal)/dt, float64(f.ExecutedTotal-prev.Finalizers.ExecutedTotal)/dt)
+		p := prev.Finalizers
+		if dt > 0 && f.QueuedTotal != nil && f.ExecutedTotal != nil && p.QueuedTotal != nil && p.ExecutedTotal != nil {
+			fmt.Fprintf(w, "  (%.0f/s in, %.0f/s out)", float64(*f.QueuedTotal-*p.QueuedTotal)/dt, float64(*f.ExecutedTotal-*p.ExecutedTotal)/dt)
 		}
 	}
 	fmt.Fprintln(w)
 	renderRunning(w, f.Running, prevRunning(prev, true), f.Goroutine)
 
 	c := s.Cleanups
-	fmt.Fprintf(w, "cleanups   queue %s   since attach: queued %d, executed %d\n", qlen(c.QueueLength), c.QueuedTotal, c.ExecutedTotal)
+	fmt.Fprintf(w, "cleanups   queue %s   since attach: queued %s, executed %s\n", qlen(c.QueueLength), optCount(c.QueuedTotal), optCount(c.ExecutedTotal))
 	renderRunning(w, c.Running, prevRunning(prev, false), nil)
 	renderMemory(w, s)
 	renderAlloc(w, s.Alloc)
@@ -61,6 +66,14 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 		slices.Sort(keys)
 		fmt.Fprintf(w, "unknown    %s\n", strings.Join(keys, "; "))
 	}
+}
+
+// optCount prints a count that may be unknown.
+func optCount(v *uint64) string {
+	if v == nil {
+		return "?"
+	}
+	return fmt.Sprint(*v)
 }
 
 // maxTableFrames bounds the stack printed in the table view (JSON has all).

@@ -103,15 +103,15 @@ func TestAgentExecAfterFork(t *testing.T) {
 	}
 }
 
-// TestAgentSharedAttachment: the processes of one executable share one
-// attachment, detached after the last exits; an executable replaced on disk
-// (a new inode) gets its own.
+// TestAgentSharedAttachment: with opt-in probes (Trace), the processes of
+// one executable share one attachment, detached after the last exits; an
+// executable replaced on disk (a new inode) gets its own.
 func TestAgentSharedAttachment(t *testing.T) {
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "shared-idle")
 	src := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.PIE})
 	copyTo(t, src, exe)
-	a := runAgent(t, "^shared-")
+	a := runAgent(t, "^shared-", func(c *Config) { c.Trace = probe.Trace{Finalizers: true, GC: true} })
 	binaries := func() int { return a.Snapshot().Stats.Binaries }
 
 	p1, p2 := testutil.StartTarget(t, exe), testutil.StartTarget(t, exe)

@@ -58,10 +58,14 @@ func (a *Agent) open(pid int, info inspected, bin *goexe.Binary) (sess *observe.
 		return nil, nil, 0, probeReason(err), err
 	}
 	mono = probe.Now()
-	sess, err = observe.AttachShared(observe.SharedConfig{
+	cfg := observe.SharedConfig{
 		PID: pid, ProcRoot: a.cfg.ProcRoot, Logger: a.cfg.Logger, Procs: a.cfg.Procs, Probes: a.cfg.Probes,
-		Binary: bin, Process: &info.proc,
-	})
+		Binary: bin, Process: &info.proc, Trace: a.cfg.Trace, OverheadBudget: a.cfg.OverheadBudget,
+	}
+	if sh != nil {
+		cfg.Attachment = sh.att
+	}
+	sess, err = observe.AttachShared(cfg)
 	if err != nil {
 		a.release(sh)
 		return nil, nil, 0, attachReason(err), err

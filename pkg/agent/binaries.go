@@ -3,8 +3,6 @@ package agent
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
-	"strconv"
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
@@ -27,7 +25,11 @@ type shared struct {
 
 // acquire returns the attachment of bin, attaching the probes (for every
 // process of the file, reached through pid's /proc/PID/exe) on first use.
+// Without opt-in probes (Config.Trace) there is nothing to share: nil.
 func (a *Agent) acquire(pid int, bin *goexe.Binary) (*shared, error) {
+	if !a.cfg.Trace.Any() {
+		return nil, nil
+	}
 	for {
 		a.mu.Lock()
 		sh := a.bins[bin.Key]
@@ -66,20 +68,10 @@ func (a *Agent) attachShared(sh *shared, pid int, bin *goexe.Binary) error {
 		a.mu.Unlock()
 		close(busy)
 	}()
-	goid := int64(-1)
-	if off, ok := bin.Layout.Off("runtime.g.goid"); ok {
-		goid = off
-	}
 	start := time.Now()
 	var err error
-	att, err = a.cfg.Probes.Attach(probe.Target{
-		ExePath:    filepath.Join(a.cfg.ProcRoot, strconv.Itoa(pid), "exe"),
-		Points:     bin.Probes,
-		GoMinor:    bin.Version.Minor,
-		Arch:       bin.Arch,
-		GoidOffset: goid,
-		Funcs:      bin,
-	})
+	// PID 0: every process of the executable, recorded once watched.
+	att, err = a.cfg.Probes.Attach(observe.ProbeTarget(a.cfg.ProcRoot, pid, 0, bin, a.cfg.Trace))
 	if err != nil {
 		return fmt.Errorf("attaching probes to the executable of pid %d (%s): %w", pid, bin.Path, err)
 	}
@@ -95,6 +87,9 @@ func (a *Agent) attachShared(sh *shared, pid int, bin *goexe.Binary) error {
 // Detaching takes a while (the kernel waits for running probes, tens of ms
 // per link); meanwhile only processes of the same executable wait.
 func (a *Agent) release(sh *shared) {
+	if sh == nil {
+		return
+	}
 	a.mu.Lock()
 	sh.refs--
 	if sh.refs > 0 {
@@ -124,6 +119,9 @@ func (a *Agent) release(sh *shared) {
 
 // refs returns sh's reference count.
 func (a *Agent) refs(sh *shared) int {
+	if sh == nil {
+		return 0
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return sh.refs

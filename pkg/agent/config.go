@@ -37,6 +37,14 @@ type Config struct {
 	// cached too).
 	Cache  *goexe.Cache
 	Probes *probe.Probes
+	// Trace selects opt-in probe groups attached to every watched
+	// executable (once per executable, shared by its processes), each
+	// process's share governed by OverheadBudget. The default attaches no
+	// uprobe at all: everything is read from memory.
+	Trace probe.Trace
+	// OverheadBudget is the share of one CPU the trace probes may cost one
+	// process (0: observe.DefaultOverheadBudget).
+	OverheadBudget float64
 	// Detect configures each process's detectors.
 	Detect detect.Config
 	// Interval is the time between two samples of one process.

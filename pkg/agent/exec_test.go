@@ -174,13 +174,15 @@ func TestAgentExecMinAge(t *testing.T) {
 
 // TestAgentReexec: a watched process that execs its own executable again
 // (same PID, same file, a new program) is detached and watched afresh:
-// nothing learnt from the old program is kept. Neither the rescan nor the
-// reconcile run, and the executable's device and inode do not change: only
-// the exec event can tell.
+// nothing learnt from the old program is kept, its opt-in probes included.
+// Neither the rescan nor the reconcile run, and the executable's device and
+// inode do not change: only the exec event can tell.
 func TestAgentReexec(t *testing.T) {
 	exe := filepath.Join(t.TempDir(), "reexec-helper")
 	copyTo(t, os.Args[0], exe) // a Go program; a new inode, so not memsight's own executable
-	a := runAgentProbes(t, probe.Config{}, "^reexec-", func(c *Config) { c.Rescan, c.Reconcile = never, never })
+	a := runAgentProbes(t, probe.Config{}, "^reexec-", func(c *Config) {
+		c.Rescan, c.Reconcile, c.Trace = never, never, probe.Trace{Finalizers: true}
+	})
 	t.Setenv(reexecEnv, "1")
 	tg := testutil.StartTarget(t, exe, "-test.run=^TestReexecHelper$", "1")
 	tg.WaitLine(t, "READY 1", 10*time.Second)

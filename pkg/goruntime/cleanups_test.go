@@ -1,6 +1,7 @@
 package goruntime
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -22,12 +23,13 @@ func TestCleanupStuck(t *testing.T) {
 			sampleBetweenRounds(t, tg, blocked, 2, func() (err error) {
 				st, err = r.Cleanups()
 				return err
-			}, func(want gt) {
+			}, func(want gt) error {
 				if st.Queued.V != want.cqueued || st.Executed.V != want.cexecuted || !st.QueueLength.Known ||
 					st.QueueLength.V != want.cqueued-want.cexecuted {
-					t.Errorf("cleanups queued %v executed %v length %v; runtime/metrics cqueued=%d cexecuted=%d",
+					return fmt.Errorf("cleanups queued %v executed %v length %v; runtime/metrics cqueued=%d cexecuted=%d",
 						st.Queued, st.Executed, st.QueueLength, want.cqueued, want.cexecuted)
 				}
+				return nil
 			})
 			if st.Running.V != 1 || st.Goroutines.V < 1 {
 				t.Errorf("running %v, goroutines %v", st.Running, st.Goroutines)

@@ -151,7 +151,7 @@ func (r *Runtime) findFinBlock(c *FinalizerCall, frame []byte, sp uint64) {
 	size := finOff + es*capacity
 	buf := make([]byte, size)
 	le := binary.LittleEndian
-	for i := 0; i+8 <= len(frame); i += 8 {
+	for _, i := range slotOrder(r.finSlot, len(frame)) {
 		p := le.Uint64(frame[i:])
 		if p == 0 || p%8 != 0 || (p >= sp && p < sp+uint64(len(frame))) {
 			continue
@@ -174,7 +174,7 @@ func (r *Runtime) findFinBlock(c *FinalizerCall, frame []byte, sp uint64) {
 		if !ok {
 			continue
 		}
-		c.Block, c.Remaining = p, uint32(cnt)
+		c.Block, c.Remaining, r.finSlot = p, uint32(cnt), i+1
 		c.Chain = r.finChain(le.Uint64(buf[nextOff:]), cntOff, nextOff, capacity, int64(cnt))
 		return
 	}
@@ -204,4 +204,19 @@ func (r *Runtime) finChain(next, cntOff, nextOff, capacity uint64, sum int64) in
 		next = le.Uint64(hdr[nextOff:])
 	}
 	return sum
+}
+
+// slotOrder lists the 8-byte slots of a frame of n bytes, the one that held
+// the block last time (cached, offset+1) first.
+func slotOrder(cached, n int) []int {
+	out := make([]int, 0, n/8+1)
+	if cached > 0 && cached-1+8 <= n {
+		out = append(out, cached-1)
+	}
+	for i := 0; i+8 <= n; i += 8 {
+		if i != cached-1 {
+			out = append(out, i)
+		}
+	}
+	return out
 }

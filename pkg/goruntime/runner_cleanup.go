@@ -72,7 +72,7 @@ func (r *Runtime) cleanupCall(g *Goroutine) (*CleanupCall, error) {
 		}
 		return true
 	}
-	for i := 0; i+8 <= len(frame); i += 8 {
+	for _, i := range slotOrder(r.cleanupSlot, len(frame)) {
 		p := le.Uint64(frame[i:])
 		if p == 0 || p%8 != 0 || (p >= g.StackLo && p < g.StackHi) {
 			continue
@@ -96,6 +96,7 @@ func (r *Runtime) cleanupCall(g *Goroutine) (*CleanupCall, error) {
 			ok = zero(k)
 		}
 		if ok {
+			r.cleanupSlot = i + 1
 			return &CleanupCall{Block: p, Index: int(cleared) - 1, N: int(n)}, nil
 		}
 	}

@@ -1,6 +1,7 @@
 package goruntime
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -72,13 +73,14 @@ func TestRunnerCalls(t *testing.T) {
 					}
 					pending = r.pendingFinalizers(qs.Call)
 					return nil
-				}, func(gt) {
+				}, func(gt) error {
 					if !pending.Known || !qs.QueueLength.Known {
 						t.Fatalf("pending %v, queue length %v", pending, qs.QueueLength)
 					}
 					if q := qs.QueueLength.V; pending.V > q || q > pending.V+101 {
-						t.Errorf("queue blocks hold %d finalizers, the runtime counts %d", pending.V, q)
+						return fmt.Errorf("queue blocks hold %d finalizers, the runtime counts %d", pending.V, q)
 					}
+					return nil
 				})
 				t.Logf("call %+v; blocks hold %d, runtime counts %d", c, pending.V, qs.QueueLength.V)
 			})

@@ -21,6 +21,9 @@ type Runtime struct {
 	g    gLayout
 	// cleanupGs are the cleanup goroutines found so far (CleanupRunners).
 	cleanupGs []uint64
+	// finSlot and cleanupSlot are where in the runner's frame the block
+	// pointer was found last (offset + 1; 0: not yet): tried first.
+	finSlot, cleanupSlot int
 }
 
 // New prepares reading the runtime of a process running binary b through

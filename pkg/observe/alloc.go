@@ -255,7 +255,7 @@ func (a *allocState) govern(now time.Time) {
 		if ratio <= a.budget {
 			break
 		}
-		why := fmt.Sprintf("overhead %.1f %% > budget %s %%", ratio*100, strconv.FormatFloat(a.budget*100, 'g', 3, 64))
+		why := overBudget(ratio, a.budget)
 		names = append(names, c.name)
 		a.detached[c.name] = why
 		a.debug("detaching allocation probe", "point", c.name, "reason", why, "cost", c.d)

@@ -1,6 +1,7 @@
 package observe
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/memsight/memsight/pkg/probe"
@@ -9,10 +10,16 @@ import (
 var cleanupRunners = []string{"runtime.runCleanups"}
 
 // cleanups fills the cleanup queue and, when a cleanup is running, the
-// longest-running one with its goroutine's stack.
-func (s *Session) cleanups(out *Sample, c probe.Counters, mono int64, now time.Time) {
+// longest-running one with its goroutine's stack. Everything comes from
+// memory (the runtime's queue and the cleanup goroutines); with the
+// per-object probes, their start times make the ages exact.
+func (s *Session) cleanups(out *Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
+	cl := &out.Cleanups
 	if !s.bin.Version.AtLeast(1, 25) {
 		out.Unknown["cleanups.queue_length"] = "before go1.25 cleanups share the finalizer queue"
+		if traced {
+			cl.QueuedTotal, cl.ExecutedTotal = u64(c.CleanupsQueued), u64(c.CleanupsFinished)
+		}
 		return
 	}
 	cs, err := s.rt.Cleanups()
@@ -20,63 +27,63 @@ func (s *Session) cleanups(out *Sample, c probe.Counters, mono int64, now time.T
 		out.Unknown["cleanups"] = err.Error()
 		return
 	}
+	cl.QueuedTotal, cl.ExecutedTotal = since(cs.Queued, &s.base.clQueued), since(cs.Executed, &s.base.clExecuted)
 	if cs.QueueLength.Known {
 		q := int64(cs.QueueLength.V)
-		out.Cleanups.QueueLength = &q
+		cl.QueueLength = &q
+	} else {
+		out.Unknown["cleanups.queue_length"] = cs.QueueLength.Why
 	}
-	runs, _ := s.cfg.Probes.RunningCleanups(s.cfg.PID)
+	var runs []probe.Running
+	if traced && s.trace.live("cleanup_call") {
+		runs, _ = s.cfg.Probes.RunningCleanups(s.cfg.PID)
+	}
 	if len(runs) == 0 && !(cs.Running.Known && cs.Running.V > 0) {
+		s.forgetCleanups(nil)
 		return
 	}
-	// Find the cleanup goroutines that are inside a cleanup function.
-	gs, err := s.rt.AllGoroutines(maxCleanupScan)
-	if err != nil && len(gs) == 0 {
+	runners, err := s.rt.CleanupRunners(cs.Goroutines.V)
+	if err != nil && len(runners) == 0 {
 		out.Unknown["cleanups.running"] = err.Error()
 		return
 	}
 	var best *Running
-	for _, g := range gs {
-		if g.StartFunc != "runtime.runCleanups" || g.Dead() {
-			continue
-		}
-		if g.StatusName == "waiting" && g.WaitReason.V == "cleanup wait" {
-			continue
-		}
-		full, err := s.rt.Goroutine(g.Addr)
-		if err != nil || len(full.Stack) == 0 {
-			continue
-		}
+	live := map[string]bool{}
+	for _, cr := range runners {
+		g := cr.Goroutine
+		slot := fmt.Sprintf("cleanup %x", g.Addr)
 		r := &Running{Stack: []string{}}
-		describeGoroutine(r, full, cleanupRunners)
-		if r.Function == "" {
-			continue // between cleanups, in the runner itself
+		describeGoroutine(r, g, cleanupRunners)
+		if r.Function == "" && cr.Call == nil {
+			continue // between cleanups, in the runner itself, or unreadable
 		}
-		age, source := -1.0, ""
+		live[slot] = true
+		probed := false
 		for _, run := range runs {
-			if run.Goid != 0 && full.Goid.Known && run.Goid == full.Goid.V && int64(run.StartNs) <= mono {
-				age, source = time.Duration(mono-int64(run.StartNs)).Seconds(), "probe"
+			if run.Goid != 0 && g.Goid.Known && run.Goid == g.Goid.V && int64(run.StartNs) <= mono {
+				r.Seconds, r.AgeSource, probed = time.Duration(mono-int64(run.StartNs)).Seconds(), "probe", true
 			}
 		}
-		if age < 0 {
-			// Not seen starting: running since before attach, unless the
-			// probes saw cleanups start or return since (then it is one
-			// that started between the probe read and this one).
-			// Other cleanup goroutines may have run cleanups since, so
-			// with probe hits, only a goroutine blocked since before
-			// attach (runtime's waitsince) is known to be the same call.
-			s.preAttachAge(r, "cleanup", full, mono, now)
-			age, source = r.Seconds, r.AgeSource
-			if c.CleanupsStarted != 0 || c.CleanupsFinished != 0 {
-				d, ok := full.Blocked(mono)
-				if !ok || r.State != "blocked" || d < now.Sub(s.started) {
-					continue
-				}
-			}
+		if !probed {
+			s.track(r, slot, s.cleanupKey(cr, cs.Executed), g, mono, now)
 		}
-		r.Seconds, r.AgeSource, r.AtLeast = age, source, source == "attach"
+		if r.Function == "" {
+			r.Function = "unknown" // on a CPU: no stack to name it
+		}
 		if best == nil || r.Seconds > best.Seconds {
 			best = r
 		}
 	}
-	out.Cleanups.Running = best
+	s.forgetCleanups(live)
+	cl.Running = best
+}
+
+// forgetCleanups drops the tracked cleanup calls of the goroutines not in
+// live.
+func (s *Session) forgetCleanups(live map[string]bool) {
+	for slot := range s.calls {
+		if len(slot) > 8 && slot[:8] == "cleanup " && !live[slot] {
+			delete(s.calls, slot)
+		}
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
-	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 )
 
@@ -14,7 +13,7 @@ import (
 // /proc. GC and Heap stay nil, and Unknown says why, when the runtime could
 // not be read; a value that alone is unknown is listed in Unknown and left
 // zero.
-func (s *Session) memory(out *Sample, c probe.Counters, m process.Memory) {
+func (s *Session) memory(out *Sample, m process.Memory) {
 	out.FDs.Open = m.FDs
 	if m.FDs < 0 {
 		out.Unknown["fds.open"] = "/proc/PID/fd is not readable"
@@ -28,13 +27,21 @@ func (s *Session) memory(out *Sample, c probe.Counters, m process.Memory) {
 	gc := &GC{
 		CyclesTotal:          st.Cycles.V,
 		STWPauseSecondsTotal: seconds(st.PauseTotalNs.V),
-		STWPausesSinceAttach: c.STWPauses,
-		CyclesSinceAttach:    c.GCCycles,
 		GCPercent:            st.GCPercent.V,
 	}
-	// Go 1.22+ probes see cycle ends, which is what numgc counts.
-	if s.bin.Version.AtLeast(1, 22) {
-		gc.CyclesSinceAttach = c.GCEnds
+	if st.Cycles.Known {
+		if !s.base.numgcKnown || s.base.numgc > st.Cycles.V {
+			s.base.numgc, s.base.numgcKnown = st.Cycles.V, true
+		}
+		gc.CyclesSinceAttach = st.Cycles.V - s.base.numgc
+	}
+	if s.trace != nil && s.trace.tr.GC && s.trace.live("stw_start") {
+		if c, ok := s.cfg.Probes.Counters(s.cfg.PID); ok {
+			gc.STWPausesSinceAttach = u64(c.STWPauses)
+		}
+	}
+	if gc.STWPausesSinceAttach == nil {
+		out.Unknown["gc.stw_pauses_since_attach"] = "stop-the-world pauses other than the GC's are counted only by --trace-gc"
 	}
 	if st.PauseP99Ns.Known {
 		gc.STWPauseP99Seconds = seconds(st.PauseP99Ns.V)

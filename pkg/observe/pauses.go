@@ -102,12 +102,3 @@ func (h *pauseHist) snapshot() *PauseHistogram {
 	}
 	return out
 }
-
-// startPauses makes the pause histogram count the cycles that end from now
-// on: it reads the cycle count at attach. When that read fails, the first
-// sample's count is the start instead.
-func (s *Session) startPauses() {
-	if st, err := s.rt.GC(); err == nil && st.Cycles.Known {
-		s.pauses.start(uint32(st.Cycles.V))
-	}
-}

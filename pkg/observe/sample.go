@@ -4,7 +4,8 @@ import "time"
 
 // Sample is what memsight knows about one process at one instant. It is the
 // schema of `memsight attach -o json` (one object per interval) and of the
-// agent's API. Counters named *_total count since memsight attached.
+// agent's API. Counters named *_total count since memsight attached; a
+// value that cannot be known is null and listed in Unknown.
 type Sample struct {
 	Time       time.Time  `json:"time"`
 	PID        int        `json:"pid"`
@@ -21,6 +22,9 @@ type Sample struct {
 	FDs        FDs         `json:"fds"`
 	// Alloc is set only with --alloc-probes.
 	Alloc *Alloc `json:"alloc,omitempty"`
+	// Trace is set only with the opt-in per-object or per-GC probes
+	// (--trace-finalizers, --trace-gc).
+	Trace *Trace `json:"trace,omitempty"`
 	// Findings are filled in by the detectors (pkg/detect).
 	Findings []Finding `json:"findings"`
 	// Unknown lists values that could not be determined, with the reason.
@@ -50,9 +54,12 @@ type GC struct {
 	// STWPauseP99Seconds is the 99th percentile of the last (up to 256) GC pauses.
 	STWPauseP99Seconds float64 `json:"stw_pause_p99_seconds"`
 	LastPauseSeconds   float64 `json:"last_pause_seconds"`
-	// CyclesSinceAttach and STWPausesSinceAttach come from the probes.
-	CyclesSinceAttach    uint64 `json:"cycles_since_attach"`
-	STWPausesSinceAttach uint64 `json:"stw_pauses_since_attach"`
+	// CyclesSinceAttach counts the cycles that ended since attach (numgc).
+	CyclesSinceAttach uint64 `json:"cycles_since_attach"`
+	// STWPausesSinceAttach counts every stop-the-world pause since attach,
+	// GC or not; only the per-GC probes (--trace-gc) see the others, so it
+	// is null without them.
+	STWPausesSinceAttach *uint64 `json:"stw_pauses_since_attach"`
 	// GCPercent is GOGC (-1: off).
 	GCPercent int64 `json:"gc_percent"`
 	// PauseHistogram is the distribution of the STW pause totals of the
@@ -122,10 +129,15 @@ type AllocSite struct {
 
 // Finalizers describes the finalizer queue and goroutine.
 type Finalizers struct {
-	// RegisteredTotal counts runtime.SetFinalizer calls (including clearing ones).
-	RegisteredTotal uint64 `json:"registered_total"`
-	QueuedTotal     uint64 `json:"queued_total"`
-	ExecutedTotal   uint64 `json:"executed_total"`
+	// RegisteredTotal counts runtime.SetFinalizer calls (including
+	// clearing ones); the runtime keeps no such count, so only the
+	// per-object probes (--trace-finalizers) give it: null without them.
+	RegisteredTotal *uint64 `json:"registered_total"`
+	// QueuedTotal and ExecutedTotal are the runtime's own counters
+	// (finqueued, finexecuted: Go 1.25+) since attach; executed grows per
+	// block of finalizers. Before 1.25 only --trace-finalizers counts them.
+	QueuedTotal   *uint64 `json:"queued_total"`
+	ExecutedTotal *uint64 `json:"executed_total"`
 	// QueueLength is the number of queued finalizers not yet run, as the
 	// runtime counts it (finqueued - finexecuted); nil when unknown.
 	QueueLength *int64 `json:"queue_length"`
@@ -137,8 +149,10 @@ type Finalizers struct {
 
 // Cleanups describes the runtime.AddCleanup queue (Go 1.24+).
 type Cleanups struct {
-	QueuedTotal   uint64   `json:"queued_total"`
-	ExecutedTotal uint64   `json:"executed_total"`
+	// QueuedTotal and ExecutedTotal count since attach, from the runtime's
+	// counters (Go 1.25+; before, cleanups share the finalizer queue).
+	QueuedTotal   *uint64  `json:"queued_total"`
+	ExecutedTotal *uint64  `json:"executed_total"`
 	QueueLength   *int64   `json:"queue_length"`
 	Running       *Running `json:"running"`
 }
@@ -149,12 +163,15 @@ type Running struct {
 	File     string `json:"file,omitempty"`
 	Line     int    `json:"line,omitempty"`
 	// Seconds it has been running. AgeSource says how it is known:
-	// "probe" (its start was probed: exact), "waitsince" (it was running
-	// before attach and its goroutine is blocked: the runtime's own wait
-	// time, as its tracebacks print it — the end of the GC cycle before the
-	// one that first saw it blocked, so it may overstate by up to one GC
-	// interval), or "attach" (running since before attach: Seconds is the
-	// time since attach, a lower bound, and AtLeast is set).
+	// "sample" (the time since the first sample that saw this call: it
+	// began after the sample before, so at most one interval more),
+	// "probe" (its start was probed with --trace-finalizers: exact),
+	// "waitsince" (its goroutine is blocked: the runtime's own wait time,
+	// as its tracebacks print it — the end of the GC cycle before the one
+	// that first saw it blocked, so it may overstate by up to one GC
+	// interval; taken from the second sample that sees the call blocked),
+	// or "attach" (running since before attach: Seconds is the time since
+	// attach, a lower bound, and AtLeast is set).
 	Seconds   float64 `json:"seconds"`
 	AgeSource string  `json:"age_source"`
 	AtLeast   bool    `json:"at_least,omitempty"`

@@ -12,9 +12,6 @@ import (
 	"github.com/memsight/memsight/pkg/process"
 )
 
-// maxCleanupScan bounds the goroutines walked to find running cleanups.
-const maxCleanupScan = 200_000
-
 // Sample takes one sample of the process. It returns ErrExited once the
 // process is gone.
 func (s *Session) Sample() (*Sample, error) {
@@ -38,18 +35,16 @@ func (s *Session) Sample() (*Sample, error) {
 		Findings: []Finding{},
 		Unknown:  map[string]string{},
 	}
-	c, _ := s.cfg.Probes.Counters(pid) // zero until the first probe hit
-	out.Finalizers.RegisteredTotal = c.FinalizersRegistered
-	out.Finalizers.QueuedTotal = c.FinalizersQueued
-	out.Finalizers.ExecutedTotal = c.FinalizersFinished
-	out.Cleanups.QueuedTotal = c.CleanupsQueued
-	out.Cleanups.ExecutedTotal = c.CleanupsFinished
-
-	s.finalizers(out, c, mono, now)
-	s.cleanups(out, c, mono, now)
+	c, traced := s.traced()
+	s.finalizers(out, c, traced, mono, now)
+	s.cleanups(out, c, traced, mono, now)
 	s.sampleAlloc(out, now)
-	s.memory(out, c, m)
+	s.memory(out, m)
 	s.goroutines(out)
+	if s.trace != nil {
+		out.Trace = s.trace.snapshot()
+	}
+	s.samples++
 	if len(out.Unknown) == 0 {
 		out.Unknown = nil
 	}
@@ -59,15 +54,38 @@ func (s *Session) Sample() (*Sample, error) {
 	return out, nil
 }
 
-func (s *Session) finalizers(out *Sample, c probe.Counters, mono int64, now time.Time) {
+var finalizerRunners = []string{"runtime.runFinalizers", "runtime.runfinq"}
+
+// finalizers fills the finalizer queue, the finalizer goroutine and the
+// finalizer running now, from memory: the runtime's counters and
+// fingStatus, the finalizer goroutine, and the call in its runner's frame,
+// whose identity from sample to sample ages it (track). With the
+// per-object probes (traced), they also give registered_total, the totals
+// before Go 1.25 and the exact start of each call.
+func (s *Session) finalizers(out *Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
+	f := &out.Finalizers
+	if traced {
+		f.RegisteredTotal = u64(c.FinalizersRegistered)
+	} else {
+		out.Unknown["finalizers.registered_total"] = "the runtime does not count SetFinalizer calls: only --trace-finalizers does"
+	}
 	fs, err := s.rt.Finalizers()
 	if err != nil {
 		out.Unknown["finalizers"] = err.Error()
+		s.forget("fin")
 		return
+	}
+	f.QueuedTotal, f.ExecutedTotal = since(fs.Queued, &s.base.finQueued), since(fs.Executed, &s.base.finExecuted)
+	if f.QueuedTotal == nil && traced {
+		f.QueuedTotal, f.ExecutedTotal = u64(c.FinalizersQueued), u64(c.FinalizersFinished)
+	}
+	if f.QueuedTotal == nil {
+		out.Unknown["finalizers.queued_total"] = fs.Queued.Why
+		out.Unknown["finalizers.executed_total"] = fs.Executed.Why
 	}
 	if fs.QueueLength.Known {
 		q := int64(fs.QueueLength.V)
-		out.Finalizers.QueueLength = &q
+		f.QueueLength = &q
 	} else {
 		out.Unknown["finalizers.queue_length"] = fs.QueueLength.Why
 	}
@@ -78,42 +96,46 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, mono int64, now time
 			sec := d.Seconds()
 			gs.WaitSeconds = &sec
 		}
-		out.Finalizers.Goroutine = gs
+		f.Goroutine = gs
 	}
-	// The probes see every finalizer that starts after attach, so a running
-	// finalizer is either one they saw start (exact age), or one that was
-	// already running at attach and has not returned since (no start and no
-	// return seen yet: its age is at least the time since attach, or since
-	// the runtime saw it block). A running bit in memory with neither is a
-	// finalizer that returned between the two reads.
-	memRunning := fs.Running.Known && fs.Running.V
-	preAttach := memRunning && c.FinalizersStarted == 0 && c.FinalizersFinished == 0
-	if c.Running == nil && !preAttach {
+	probed := traced && c.Running != nil && s.trace.live("finalizer_call")
+	if !(fs.Running.Known && fs.Running.V) && !probed {
+		s.forget("fin")
 		return
 	}
 	r := &Running{Stack: []string{}}
 	if g != nil {
-		describeGoroutine(r, g, []string{"runtime.runFinalizers", "runtime.runfinq"})
+		describeGoroutine(r, g, finalizerRunners)
 	}
-	if c.Running != nil {
-		// Seen starting. Its start may be later than mono, which was read
-		// before the counters: then it has just started.
-		if start := int64(c.Running.StartNs); start != 0 && start <= mono {
+	if fs.Call != nil && fs.Call.PC != 0 {
+		// The funcval names the finalizer even when no stack can be read
+		// (its goroutine is on a CPU).
+		if fr := s.bin.Frames(fs.Call.PC-s.bias, false); len(fr) > 0 && r.Function == "" {
+			r.Function = fr[len(fr)-1].PrintName()
+		}
+	} else if fs.CallErr != "" {
+		out.Unknown["finalizers.running.call"] = fs.CallErr
+	}
+	if probed && int64(c.Running.StartNs) != 0 {
+		// Seen starting by the probes. Its start may be later than mono,
+		// which was read before the counters: then it has just started.
+		if start := int64(c.Running.StartNs); start <= mono {
 			r.Seconds = time.Duration(mono - start).Seconds()
 		}
-		if c.Running.PC != 0 {
+		if r.Function == "" && c.Running.PC != 0 {
 			if fr := s.bin.Frames(c.Running.PC-s.bias, false); len(fr) > 0 {
 				r.Function = fr[len(fr)-1].PrintName()
 			}
 		}
 		r.AgeSource = "probe"
+		s.forget("fin")
 	} else {
-		s.preAttachAge(r, "fin", g, mono, now)
+		s.track(r, "fin", s.finalizerKey(fs), g, mono, now)
 	}
 	if r.Function == "" {
 		r.Function = "unknown"
 	}
-	out.Finalizers.Running = r
+	f.Running = r
 }
 
 // describeGoroutine fills the state, stack and function of a goroutine that

@@ -26,11 +26,18 @@ type AttachConfig struct {
 	Logger   *slog.Logger
 	Procs    *process.Reader
 	Cache    *goexe.Cache
-	Probes   *probe.Probes
+	// Probes is needed only for the opt-in probes (Trace, AllocProbes):
+	// by default everything is read from memory and /proc, and no probe is
+	// attached to the target.
+	Probes *probe.Probes
+	// Trace selects the opt-in per-object (finalizer, cleanup) and per-GC
+	// probes, under the overhead governor.
+	Trace probe.Trace
 	// AllocProbes turns on the opt-in allocation probes (default AllocOff).
 	AllocProbes AllocMode
-	// OverheadBudget is the share of one CPU the allocation probes may cost
-	// before the governor detaches them (0: DefaultOverheadBudget).
+	// OverheadBudget is the share of one CPU each opt-in probe set (Trace,
+	// AllocProbes) may cost before its governor detaches its costliest
+	// probes (0: DefaultOverheadBudget).
 	OverheadBudget float64
 }
 
@@ -44,13 +51,18 @@ type Session struct {
 	bias    uint64
 	mem     *procmem.Process
 	rt      *goruntime.Runtime
-	att     *probe.Attachment
-	alloc   *allocState // nil without AttachConfig.AllocProbes
+	att     *probe.Attachment // the session's own probes; nil without Trace
+	watched bool              // Attach watched the PID in the probes' filter
+	trace   *traceState       // the governor of the Trace probes; nil without them
+	alloc   *allocState       // nil without AttachConfig.AllocProbes
 	started time.Time
-	// firstSeen remembers when a finalizer or cleanup call that began
-	// before attach was first seen blocked (see preAttachAge): at most one
-	// entry per finalizer or cleanup goroutine.
-	firstSeen map[string]time.Time
+	// samples counts the samples taken.
+	samples int
+	// calls tracks the finalizer and cleanup calls seen running, one per
+	// runner goroutine (see track).
+	calls map[string]*seenCall
+	// base holds the runtime's counters at attach: *_total count from it.
+	base counterBase
 	// pauses is the STW pause histogram of the cycles since attach.
 	pauses *pauseHist
 }
@@ -64,7 +76,7 @@ func newSession(cfg AttachConfig) *Session {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), firstSeen: map[string]time.Time{}, pauses: newPauseHist()}
+	return &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), calls: map[string]*seenCall{}, pauses: newPauseHist()}
 }
 
 // Attach inspects the process's executable, attaches the probes (watching
@@ -92,31 +104,33 @@ func Attach(cfg AttachConfig) (_ *Session, err error) {
 	if s.bias, err = s.loadBias(); err != nil {
 		return nil, err
 	}
-	if s.mem, err = procmem.Open(cfg.PID); err != nil {
-		return nil, fmt.Errorf("opening memory of pid %d: %w", cfg.PID, err)
+	if s.mem, err = procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot}); err != nil {
+		return nil, memOpenError(cfg.PID, s.proc.Comm, err)
 	}
 	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
 		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
 	}
-	s.startPauses()
-	goid := int64(-1)
-	if off, ok := s.bin.Layout.Off("runtime.g.goid"); ok {
-		goid = off
+	s.startCounters()
+	if (cfg.Trace.Any() || cfg.AllocProbes != AllocOff) && cfg.Probes == nil {
+		return nil, errors.New("observing with opt-in probes: Probes is required")
 	}
-	s.att, err = cfg.Probes.Attach(probe.Target{
-		ExePath:    filepath.Join(cfg.ProcRoot, strconv.Itoa(cfg.PID), "exe"),
-		PID:        cfg.PID,
-		Points:     s.bin.Probes,
-		GoMinor:    s.bin.Version.Minor,
-		Arch:       s.bin.Arch,
-		GoidOffset: goid,
-		Funcs:      s.bin,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("attaching probes to pid %d: %w", cfg.PID, err)
+	if cfg.Probes != nil {
+		// Watched, the process is recorded by the opt-in probes; a trace
+		// attachment for this PID watches it too.
+		if err = cfg.Probes.Watch(cfg.PID); err != nil {
+			return nil, err
+		}
+		s.watched = true
 	}
-	for name, why := range s.att.Skipped() {
-		s.log.Info("probe not attached", "point", name, "reason", why)
+	if cfg.Trace.Any() {
+		s.att, err = cfg.Probes.Attach(ProbeTarget(cfg.ProcRoot, cfg.PID, cfg.PID, s.bin, cfg.Trace))
+		if err != nil {
+			return nil, fmt.Errorf("attaching probes to pid %d: %w", cfg.PID, err)
+		}
+		for name, why := range s.att.Skipped() {
+			s.log.Info("probe not attached", "point", name, "reason", why)
+		}
+		s.startTrace(s.att)
 	}
 	if err = s.attachAlloc(); err != nil {
 		return nil, err
@@ -161,12 +175,53 @@ func (s *Session) Binary() *goexe.Binary { return s.bin }
 // Process is the process as it was at attach time.
 func (s *Session) Process() process.Process { return s.proc }
 
-// Points lists the attached probe points.
-func (s *Session) Points() []string { return s.att.Points() }
+// Points lists the attached probe points (none by default).
+func (s *Session) Points() []string {
+	if s.att == nil {
+		return nil
+	}
+	return s.att.Points()
+}
+
+// ProbeTarget describes the executable of process exePID (reached through
+// procRoot/PID/exe) for probe.Attach of the trace groups tr. filterPID
+// limits the probes to that process; 0 attaches them for every process of
+// the file (the agent's shared attachments).
+func ProbeTarget(procRoot string, exePID, filterPID int, bin *goexe.Binary, tr probe.Trace) probe.Target {
+	goid := int64(-1)
+	if off, ok := bin.Layout.Off("runtime.g.goid"); ok {
+		goid = off
+	}
+	return probe.Target{
+		ExePath:    filepath.Join(procRoot, strconv.Itoa(exePID), "exe"),
+		PID:        filterPID,
+		Points:     bin.Probes,
+		GoMinor:    bin.Version.Minor,
+		Arch:       bin.Arch,
+		GoidOffset: goid,
+		Funcs:      bin,
+		Trace:      tr,
+	}
+}
+
+// memOpenError words an error opening a process's memory.
+func memOpenError(pid int, comm string, err error) error {
+	switch {
+	case errors.Is(err, procmem.ErrNoProcess):
+		return fmt.Errorf("pid %d: %w", pid, ErrExited)
+	case errors.Is(err, procmem.ErrPermission):
+		return fmt.Errorf("opening the memory of pid %d (%s): %w: run as root or grant CAP_SYS_PTRACE", pid, comm, err)
+	}
+	return fmt.Errorf("opening the memory of pid %d (%s): %w", pid, comm, err)
+}
 
 // Close detaches the probes and closes the memory reader. Idempotent.
 func (s *Session) Close() error {
 	var errs []error
+	if s.trace != nil {
+		s.trace.close()
+		s.trace = nil
+	}
 	if s.alloc != nil {
 		errs = append(errs, s.alloc.close())
 		s.alloc = nil
@@ -174,6 +229,10 @@ func (s *Session) Close() error {
 	if s.att != nil {
 		errs = append(errs, s.att.Close())
 		s.att = nil
+	}
+	if s.watched {
+		errs = append(errs, s.cfg.Probes.Unwatch(s.cfg.PID))
+		s.watched = false
 	}
 	if s.mem != nil {
 		errs = append(errs, s.mem.Close())

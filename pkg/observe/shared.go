@@ -14,16 +14,26 @@ import (
 )
 
 // SharedConfig configures a Session on one process of an executable whose
-// probes are attached once for all its processes (probe.Target with PID 0),
-// as `memsight agent` does: the Session only watches its PID in the probes'
-// filter and reads the process's memory; the attachment belongs to the
-// caller, who closes it after the last Session on it.
+// opt-in probes, if any, are attached once for all its processes
+// (probe.Target with PID 0), as `memsight agent` does: the Session only
+// watches its PID in the probes' filter and reads the process's memory;
+// the attachment belongs to the caller, who closes it after the last
+// Session on it.
 type SharedConfig struct {
 	PID      int
 	ProcRoot string // default /proc
 	Logger   *slog.Logger
 	Procs    *process.Reader
-	Probes   *probe.Probes
+	// Probes and Attachment are the opt-in probes: Attachment is the
+	// executable's shared attachment of the Trace groups, nil when none
+	// (the default: nothing is attached, and Probes may be nil too).
+	Probes     *probe.Probes
+	Attachment *probe.Attachment
+	Trace      probe.Trace
+	// OverheadBudget is the share of one CPU the trace probes may cost
+	// this process before the governor detaches the costliest points from
+	// the shared attachment (0: DefaultOverheadBudget).
+	OverheadBudget float64
 	// Binary is the process's executable, as Cache.ForPID returned it; the
 	// shared attachment must have been made for this binary.
 	Binary *goexe.Binary
@@ -41,9 +51,10 @@ type SharedSession struct {
 }
 
 // AttachShared prepares a Session on process cfg.PID without attaching
-// probes: it computes the load bias, opens the memory reader, and then
-// watches the PID, so that the shared probes start counting for it. Counters
-// and *_total values count from then. Errors name what to do; an error
+// probes: it computes the load bias, opens the memory reader, and watches
+// the PID in the probes' filter, so that its exit is reported and the
+// shared probes, if any, start counting for it. *_total values count from
+// then. Errors name what to do; an error
 // wrapping ErrExited means the process exited meanwhile.
 func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	if cfg.ProcRoot == "" {
@@ -52,14 +63,15 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	if cfg.Binary == nil || cfg.Probes == nil || cfg.Procs == nil {
-		return nil, errors.New("observing a process on a shared attachment: Binary, Probes and Procs are required")
+	if cfg.Binary == nil || cfg.Procs == nil || cfg.Attachment != nil && cfg.Probes == nil {
+		return nil, errors.New("observing a process on a shared attachment: Binary and Procs are required, and Probes with an Attachment")
 	}
 	s := newSession(AttachConfig{
 		PID: cfg.PID, ProcRoot: cfg.ProcRoot, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
+		Trace: cfg.Trace, OverheadBudget: cfg.OverheadBudget,
 	})
 	s.bin = cfg.Binary
-	ss := &SharedSession{s: s, probes: cfg.Probes, pid: cfg.PID}
+	ss := &SharedSession{s: s, pid: cfg.PID}
 	defer func() {
 		if err != nil {
 			_ = ss.Close()
@@ -80,20 +92,23 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 		return nil, exitedOr(cfg.PID, err)
 	}
 	if s.mem, err = procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot}); err != nil {
-		if errors.Is(err, procmem.ErrNoProcess) {
-			return nil, fmt.Errorf("pid %d: %w", cfg.PID, ErrExited)
-		}
-		if errors.Is(err, procmem.ErrPermission) {
-			return nil, fmt.Errorf("opening the memory of pid %d (%s): %w: run as root or grant CAP_SYS_PTRACE", cfg.PID, s.proc.Comm, err)
-		}
-		return nil, fmt.Errorf("opening the memory of pid %d (%s): %w", cfg.PID, s.proc.Comm, err)
+		return nil, memOpenError(cfg.PID, s.proc.Comm, err)
 	}
 	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
 		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
 	}
-	s.startPauses()
-	if err = cfg.Probes.Watch(cfg.PID); err != nil {
-		return nil, err
+	s.startCounters()
+	// Watched, the process's exit is reported by the probes' exit event
+	// (nothing is attached to the process for that) and its trace probes,
+	// if any, count for it.
+	if cfg.Probes != nil {
+		if err = cfg.Probes.Watch(cfg.PID); err != nil {
+			return nil, err
+		}
+		ss.probes = cfg.Probes
+	}
+	if cfg.Attachment != nil {
+		s.startTrace(cfg.Attachment)
 	}
 	// A process that exited before Watch left no exit event to forget it:
 	// check, so the caller does not keep a watch on a dead PID.
@@ -123,6 +138,9 @@ func (ss *SharedSession) Process() process.Process { return ss.s.proc }
 
 // Close unwatches the process (forgetting its counters in the kernel) and
 // closes the memory reader; the shared attachment stays. Idempotent.
+//
+// The trace governor of a shared attachment may have detached points from
+// it for all its processes: they stay detached.
 func (ss *SharedSession) Close() error {
 	var errs []error
 	if ss.probes != nil {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +35,10 @@ type Target struct {
 	// (goroutine IDs are then reported as 0 and running cleanups are tracked
 	// per thread).
 	GoidOffset int64
+	// Trace selects the probe groups to attach. The zero value attaches
+	// none: memsight's default set reads everything from memory, and the
+	// target pays nothing per object or per GC cycle.
+	Trace Trace
 	// Funcs gives the bounds of the functions with entry probes
 	// (*goexe.Binary implements it). With it, an entry probe's second hit
 	// when the function's prologue calls morestack and restarts it is not
@@ -46,6 +52,29 @@ type FuncTable interface {
 	FuncAt(pc uint64) (goexe.Func, bool)
 }
 
+// Trace is a set of opt-in probe groups.
+type Trace struct {
+	// Finalizers attaches the per-object probes: every SetFinalizer call,
+	// every finalizer queued, every finalizer and cleanup call's start and
+	// end, every cleanup queued (Go 1.25+). They give registered_total and
+	// exact start times, at a trap per object (≈1 µs here) and so a cost
+	// proportional to the target's work.
+	Finalizers bool
+	// GC attaches the per-cycle probes: GC cycle start and every
+	// stop-the-world pause's stop and start (GC or not).
+	GC bool
+}
+
+// Any reports whether any group is selected.
+func (t Trace) Any() bool { return t.Finalizers || t.GC }
+
+// Per-object and per-cycle probe point names, by group (the ProbePoints
+// JSON names; a call site's second probe adds ".resume").
+var (
+	FinalizerPoints = []string{"queuefinalizer", "setfinalizer", "finalizer_call", "cleanup_enqueue", "cleanup_call"}
+	GCPoints        = []string{"gc_start_cycle", "stw_stop", "stw_start"}
+)
+
 // Attachment is the set of probes attached for one Target.
 type Attachment struct {
 	p       *Probes
@@ -54,6 +83,10 @@ type Attachment struct {
 	links   []link.Link
 	points  []string
 	skipped map[string]string
+
+	mu       sync.Mutex
+	detached map[string]bool // points detached by Detach
+	emulated []bool          // per point: the kernel emulates its instruction
 
 	closeOnce sync.Once
 	closeErr  error
@@ -105,6 +138,7 @@ func (p *Probes) Attach(t Target) (*Attachment, error) {
 		}
 		a.links = append(a.links, l)
 		a.points = append(a.points, pl.name)
+		a.emulated = append(a.emulated, pl.point.Emulated)
 	}
 	if t.PID != 0 {
 		if err := p.Watch(t.PID); err != nil {
@@ -168,21 +202,25 @@ func (p *Probes) plan(t Target, skipped map[string]string) []probePlan {
 		}
 		plan = append(plan, probePlan{name + ".resume", end, &cs.Resume, 0}, probePlan{name, start, &cs.Call, 0})
 	}
-	entry("queuefinalizer", pts.QueueFinalizer, o.Queuefinalizer)
-	entry("setfinalizer", pts.SetFinalizer, o.Setfinalizer)
-	call("finalizer_call", pts.FinalizerCall, o.FinalizerStart, o.FinalizerEnd)
-	switch {
-	case t.GoMinor < 24:
-		skipped["cleanup_call"] = fmt.Sprintf("go1.%d has no cleanups", t.GoMinor)
-	case t.GoMinor == 24: // cleanups are queued by queuefinalizer and run by runfinq
-		call("cleanup_call", pts.CleanupCall, o.CleanupStart, o.CleanupEnd)
-	default:
-		entry("cleanup_enqueue", pts.CleanupEnqueue, o.CleanupEnqueue)
-		call("cleanup_call", pts.CleanupCall, o.CleanupStart, o.CleanupEnd)
+	if t.Trace.Finalizers {
+		entry("queuefinalizer", pts.QueueFinalizer, o.Queuefinalizer)
+		entry("setfinalizer", pts.SetFinalizer, o.Setfinalizer)
+		call("finalizer_call", pts.FinalizerCall, o.FinalizerStart, o.FinalizerEnd)
+		switch {
+		case t.GoMinor < 24:
+			skipped["cleanup_call"] = fmt.Sprintf("go1.%d has no cleanups", t.GoMinor)
+		case t.GoMinor == 24: // cleanups are queued by queuefinalizer and run by runfinq
+			call("cleanup_call", pts.CleanupCall, o.CleanupStart, o.CleanupEnd)
+		default:
+			entry("cleanup_enqueue", pts.CleanupEnqueue, o.CleanupEnqueue)
+			call("cleanup_call", pts.CleanupCall, o.CleanupStart, o.CleanupEnd)
+		}
 	}
-	entry("gc_start_cycle", pts.GCStartCycle, o.GcStartCycle)
-	entry("stw_stop", pts.STWStop, o.StwStop)
-	entry("stw_start", pts.STWStart, o.StwStart)
+	if t.Trace.GC {
+		entry("gc_start_cycle", pts.GCStartCycle, o.GcStartCycle)
+		entry("stw_stop", pts.STWStop, o.StwStop)
+		entry("stw_start", pts.STWStart, o.StwStart)
+	}
 	return plan
 }
 
@@ -249,8 +287,44 @@ func cleanupMode(minor int) memsightCleanupMode {
 }
 
 // Points lists the attached probe points by ProbePoints JSON name (a call
-// site's second probe is "<name>.resume").
+// site's second probe is "<name>.resume"), detached ones included.
 func (a *Attachment) Points() []string { return append([]string(nil), a.points...) }
+
+// Detached lists the points Detach removed.
+func (a *Attachment) Detached() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var out []string
+	for _, p := range a.points {
+		if a.detached[p] {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Detach closes the probes of the named points (a call site's name detaches
+// both of its probes, so no start is left without its end), e.g. when an
+// overhead governor finds them too costly. The rest stay attached. Unknown
+// or already detached names are ignored.
+func (a *Attachment) Detach(names ...string) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.detached == nil {
+		a.detached = map[string]bool{}
+	}
+	var errs []error
+	for i, p := range a.points {
+		base := strings.TrimSuffix(p, ".resume")
+		if a.detached[p] || a.links[i] == nil || !slices.Contains(names, base) {
+			continue
+		}
+		errs = append(errs, a.links[i].Close())
+		a.links[i] = nil
+		a.detached[p] = true
+	}
+	return errors.Join(errs...)
+}
 
 // Skipped maps each point that was not attached to the reason.
 func (a *Attachment) Skipped() map[string]string {
@@ -267,10 +341,14 @@ func (a *Attachment) Skipped() map[string]string {
 func (a *Attachment) Close() error {
 	a.closeOnce.Do(func() {
 		var errs []error
+		a.mu.Lock()
 		for _, l := range a.links {
-			errs = append(errs, l.Close())
+			if l != nil {
+				errs = append(errs, l.Close())
+			}
 		}
 		a.links = nil
+		a.mu.Unlock()
 		p := a.p
 		if a.pid != 0 {
 			errs = append(errs, p.Unwatch(a.pid))

@@ -89,6 +89,7 @@ func selfTarget(t *testing.T) Target {
 	})
 	must(err1)
 	return Target{
+		Trace:      Trace{Finalizers: true, GC: true}, // everything these tests check
 		Funcs:      l,
 		ExePath:    exe,
 		PID:        os.Getpid(),

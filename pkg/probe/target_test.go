@@ -46,6 +46,7 @@ func targetFor(t *testing.T, b *goexe.Binary, exe string, pid int) Target {
 		}
 	}
 	return Target{
+		Trace:      Trace{Finalizers: true, GC: true}, // everything these tests check
 		Funcs:      b,
 		ExePath:    fmt.Sprintf("/proc/%d/exe", pid),
 		PID:        pid,

@@ -47,8 +47,12 @@ func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *obs
 	if q := s.Finalizers.QueueLength; q != nil {
 		gauge(d.finQueue, float64(*q))
 	}
-	counter(d.finQueued, float64(s.Finalizers.QueuedTotal))
-	counter(d.finExecuted, float64(s.Finalizers.ExecutedTotal))
+	if v := s.Finalizers.QueuedTotal; v != nil {
+		counter(d.finQueued, float64(*v))
+	}
+	if v := s.Finalizers.ExecutedTotal; v != nil {
+		counter(d.finExecuted, float64(*v))
+	}
 	running := 0.0
 	if r := s.Finalizers.Running; r != nil {
 		running = r.Seconds

@@ -62,8 +62,11 @@ type Thresholds struct {
 
 // WebhookFile is the webhook section; no url, no webhook.
 type WebhookFile struct {
-	URL    string `yaml:"url"`
-	Format string `yaml:"format"` // json (default) or alertmanager
+	URL string `yaml:"url"`
+	// URLFile names a file holding the URL (a mounted Secret: URLs often
+	// carry a token), read at every (re)load. At most one of URL and URLFile.
+	URLFile string `yaml:"url_file"`
+	Format  string `yaml:"format"` // json (default) or alertmanager
 	// Secret signs each body (X-Memsight-Signature: sha256=<hex HMAC>);
 	// SecretFile names a file holding it (a mounted Secret), read at every
 	// (re)load. At most one of them.

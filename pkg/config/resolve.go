@@ -186,10 +186,27 @@ func thresholds(base detect.Config, t Thresholds, bad func(key, format string, a
 func webhook(f WebhookFile) (Webhook, error) {
 	w := Webhook{URL: f.URL, Format: f.Format, Timeout: f.Timeout, MaxRetries: f.MaxRetries, Backoff: f.Backoff,
 		MaxBackoff: f.MaxBackoff, QueueSize: f.QueueSize, FlushTimeout: f.FlushTimeout, Resend: f.ResendInterval}
+	key := "webhook.url"
+	switch {
+	case f.URL != "" && f.URLFile != "":
+		return w, errors.New("webhook.url and webhook.url_file: set at most one")
+	case f.URLFile != "":
+		b, err := os.ReadFile(f.URLFile)
+		if err != nil {
+			return w, fmt.Errorf("webhook.url_file: %w", err)
+		}
+		key, w.URL = "webhook.url_file", strings.TrimSpace(string(b))
+		if w.URL == "" {
+			return w, fmt.Errorf("webhook.url_file: %s is empty: want the webhook's URL (or remove url_file)", f.URLFile)
+		}
+	}
 	if w.URL != "" {
 		u, err := url.Parse(w.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return w, fmt.Errorf("webhook.url: must be an http:// or https:// URL, got %q", w.URL)
+			if key == "webhook.url_file" { // the URL may hold a token: do not print it
+				return w, fmt.Errorf("%s: %s does not hold an http:// or https:// URL", key, f.URLFile)
+			}
+			return w, fmt.Errorf("%s: must be an http:// or https:// URL, got %q", key, w.URL)
 		}
 	}
 	switch w.Format {

@@ -37,7 +37,8 @@ type Watcher struct {
 	cfg      WatcherConfig
 	log      *slog.Logger
 	failures prometheus.Counter
-	success  prometheus.Gauge
+	success  prometheus.Gauge  // the time of the last success
+	ok       prometheus.Gauge  // 1 when the last load succeeded
 	last     [sha256.Size]byte // the content last tried
 }
 
@@ -64,8 +65,13 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 			Name: prometheus.BuildFQName("memsight", "agent", "config_last_reload_success_timestamp_seconds"),
 			Help: "When the configuration file was last loaded successfully (at start or by a reload), in Unix seconds.",
 		}),
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: prometheus.BuildFQName("memsight", "agent", "config_last_reload_successful"),
+			Help: "1 when the last load of the configuration file succeeded, 0 when it was rejected and an older configuration runs.",
+		}),
 	}
 	w.success.SetToCurrentTime()
+	w.ok.Set(1)
 	if b, err := os.ReadFile(cfg.Path); err == nil {
 		w.last = sha256.Sum256(b)
 	}
@@ -74,7 +80,7 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 
 // Collectors are the watcher's metrics, for the exporter's registry.
 func (w *Watcher) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{w.failures, w.success}
+	return []prometheus.Collector{w.failures, w.success, w.ok}
 }
 
 // Run polls the file and listens to Reload until ctx is done.
@@ -123,11 +129,13 @@ func (w *Watcher) check(force bool) {
 		return
 	}
 	w.success.SetToCurrentTime()
+	w.ok.Set(1)
 	w.log.Info("configuration reloaded", "trigger", why)
 }
 
 func (w *Watcher) fail(err error) {
 	w.failures.Inc()
+	w.ok.Set(0)
 	w.log.Error("configuration reload rejected: keeping the running configuration; fix the file and it is reloaded on its next change or SIGHUP",
 		"error", err)
 }

@@ -95,12 +95,15 @@ func TestWatcherConfigMapSwapAndSIGHUP(t *testing.T) {
 	cm.write("thresholds:\n  stall_threshold: -1s\n")
 	wait("rejection of an invalid file", func() bool { return testutil.ToFloat64(w.failures) == 1 })
 	time.Sleep(60 * time.Millisecond) // polled again: reported once per content
-	if n := testutil.ToFloat64(w.failures); n != 1 || len(got()) != 1 || testutil.ToFloat64(w.success) != ok0 {
-		t.Fatalf("after an invalid file: %v failures, applied %v", n, got())
+	if n := testutil.ToFloat64(w.failures); n != 1 || len(got()) != 1 || testutil.ToFloat64(w.success) != ok0 || testutil.ToFloat64(w.ok) != 0 {
+		t.Fatalf("after an invalid file: %v failures, applied %v, last reload successful %v", n, got(), testutil.ToFloat64(w.ok))
 	}
 
 	cm.write("thresholds:\n  stall_threshold: 3s\n")
 	wait("reload of a fixed file", func() bool { return len(got()) == 2 })
+	if v := testutil.ToFloat64(w.ok); v != 1 {
+		t.Fatalf("after a fixed file: last reload successful %v", v)
+	}
 	hup <- syscall.SIGHUP
 	wait("reload on SIGHUP of an unchanged file", func() bool { return len(got()) == 3 })
 	if a := got(); a[1] != 3*time.Second || a[2] != 3*time.Second {

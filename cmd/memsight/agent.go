@@ -19,7 +19,6 @@ import (
 	"github.com/memsight/memsight/pkg/config"
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/export/api"
-	"github.com/memsight/memsight/pkg/export/prom"
 	"github.com/memsight/memsight/pkg/export/web"
 	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/goexe"
@@ -33,6 +32,7 @@ import (
 const agentCacheSize = 64
 
 type agentOptions struct {
+	version     string // memsight's, for memsight_build_info
 	bpfStats    bool
 	listen      string
 	excludeComm string
@@ -83,6 +83,7 @@ matching is detached at its next sample.`,
 			if err := checkIntervals(set, o.cfg.Rescan); err != nil {
 				return err
 			}
+			o.version = cmd.Root().Version
 			return runAgent(cmd.Context(), g, o, set, cmd.Flags())
 		},
 	}
@@ -182,10 +183,6 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	defer eng.Close()
 	defer kb.stop() // before eng.Close: the Events recorder reads the agent
 	ag, probes := eng.ag, eng.probes
-	exp, err := prom.New(prom.Config{Source: ag, FindingKinds: agentFindingKinds(), Logger: log})
-	if err != nil {
-		return err
-	}
 	sink, err := webhook.New(webhookConfig(set), webhook.Options{Source: ag, Interval: set.Interval, Logger: log})
 	if err != nil {
 		return err
@@ -208,10 +205,9 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		}
 		extra = append(extra, watcher.Collectors()...)
 	}
-	for _, c := range extra {
-		if err := exp.Registry().Register(c); err != nil {
-			return fmt.Errorf("registering a collector: %w", err)
-		}
+	exp, err := newAgentExporter(ag, o.version, log, extra...)
+	if err != nil {
+		return err
 	}
 	apiHandler, err := api.New(api.Config{Source: ag, Logger: log})
 	if err != nil {

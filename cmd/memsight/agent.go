@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -39,6 +38,7 @@ type agentOptions struct {
 	includeComm string
 	filters     filterFlags
 	conf        configFlags
+	web         webFlags
 	kube        kubeFlags
 	cfg         agent.Config
 }
@@ -83,6 +83,9 @@ matching is detached at its next sample.`,
 			if err := checkIntervals(set, o.cfg.Rescan); err != nil {
 				return err
 			}
+			if err := checkWebConfig(set); err != nil {
+				return err
+			}
 			o.version = cmd.Root().Version
 			return runAgent(cmd.Context(), g, o, set, cmd.Flags())
 		},
@@ -101,6 +104,7 @@ matching is detached at its next sample.`,
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
 	addFilterFlags(f, &o.filters)
 	addConfigFlags(f, &o.conf)
+	addWebFlags(f, &o.web)
 	addKubeFlags(f, &o.kube)
 	return cmd
 }
@@ -227,19 +231,19 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	for _, pattern := range web.Routes() { // the page at /, its files, /api/v1/history
 		mux.Handle(pattern, page)
 	}
-	ln, err := net.Listen("tcp", set.Listen)
+	srv, err := listenHTTP(set, mux, apiHandler, log)
 	if err != nil {
-		return fmt.Errorf("listening on --listen %s: %w", set.Listen, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("memsight agent listening", "address", ln.Addr().String(), "attach_mode", probes.AttachMode(),
-		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "")
+	log.Info("memsight agent listening", "address", srv.addr(), "attach_mode", probes.AttachMode(),
+		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "",
+		"web_config", set.WebConfigFile, "health_address", srv.healthAddr())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() {
-		srvErr <- srv.Serve(ln)
+		srvErr <- srv.serve()
 		cancel()
 	}()
 	var wg sync.WaitGroup
@@ -264,9 +268,8 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 			runErr = errors.Join(runErr, fmt.Errorf("serving HTTP: %w", err))
 		}
 	default:
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		scancel()
+		srv.shutdown(5 * time.Second)
+		<-srvErr
 	}
 	return runErr
 }

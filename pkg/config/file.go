@@ -9,13 +9,19 @@ import (
 type File struct {
 	// Profile names the set of thresholds under Thresholds: dev, staging or
 	// prod (default prod); --profile overrides it.
-	Profile    string        `yaml:"profile"`
-	Listen     string        `yaml:"listen"`
-	Interval   time.Duration `yaml:"interval"`
-	Excludes   Excludes      `yaml:"excludes"`
-	Thresholds Thresholds    `yaml:"thresholds"`
-	Webhook    WebhookFile   `yaml:"webhook"`
-	Kubernetes KubeFile      `yaml:"kubernetes"`
+	Profile string `yaml:"profile"`
+	Listen  string `yaml:"listen"`
+	// WebConfigFile is a Prometheus web configuration file (TLS, client
+	// certificates, basic auth: exporter-toolkit's format) for the server
+	// on Listen; HealthListen, when set, is a second address serving only
+	// /healthz and /readyz without them (for the kubelet's probes).
+	WebConfigFile string        `yaml:"web_config_file"`
+	HealthListen  string        `yaml:"health_listen"`
+	Interval      time.Duration `yaml:"interval"`
+	Excludes      Excludes      `yaml:"excludes"`
+	Thresholds    Thresholds    `yaml:"thresholds"`
+	Webhook       WebhookFile   `yaml:"webhook"`
+	Kubernetes    KubeFile      `yaml:"kubernetes"`
 }
 
 // Excludes chooses the processes watched.

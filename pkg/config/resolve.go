@@ -18,12 +18,14 @@ import (
 // file's on top, filters compiled, defaults filled in where the agent has
 // none. Flags are applied on top by the caller.
 type Settings struct {
-	Profile     string
-	Listen      string        // "" keeps the flag's default
-	Interval    time.Duration // 0 keeps the flag's default
-	Detect      detect.Config
-	ExcludeComm *regexp.Regexp
-	IncludeComm *regexp.Regexp
+	Profile string
+	Listen  string // "" keeps the flag's default
+	// WebConfigFile and HealthListen: see File; "" is none.
+	WebConfigFile, HealthListen string
+	Interval                    time.Duration // 0 keeps the flag's default
+	Detect                      detect.Config
+	ExcludeComm                 *regexp.Regexp
+	IncludeComm                 *regexp.Regexp
 	// The cgroup and pod filters (excludes.cgroup, include_cgroup,
 	// namespaces, include_namespaces, pod_selector); nil or empty: none.
 	ExcludeCgroup, IncludeCgroup         *regexp.Regexp
@@ -87,7 +89,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if !ok {
 		return Settings{}, fmt.Errorf("profile: unknown profile %q (allowed: %s)", profile, strings.Join(Profiles(), ", "))
 	}
-	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval,
+	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval, WebConfigFile: f.WebConfigFile, HealthListen: f.HealthListen,
 		MaxProcesses: f.Excludes.MaxProcesses, MinProcessAge: f.Excludes.MinProcessAge}
 	var errs []error
 	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf(key+": "+format, a...)) }

@@ -18,7 +18,9 @@ const DefaultPoll = 2 * time.Second
 type WatcherConfig struct {
 	// Path is the configuration file. It is read through symlinks at every
 	// poll, so a Kubernetes ConfigMap update (the ..data symlink swapped
-	// atomically) is seen like any other change.
+	// atomically) is seen like any other change. The files it names
+	// (webhook.url_file, webhook.secret_file) are read too: a rotated
+	// Secret is a change.
 	Path string
 	// Poll is how often the file is read (default DefaultPoll). A change is
 	// noticed by its content (SHA-256), not its mtime, so a swap to a file
@@ -39,7 +41,7 @@ type Watcher struct {
 	failures prometheus.Counter
 	success  prometheus.Gauge  // the time of the last success
 	ok       prometheus.Gauge  // 1 when the last load succeeded
-	last     [sha256.Size]byte // the content last tried
+	last     [sha256.Size]byte // the content last tried (contentSum)
 }
 
 // NewWatcher returns a watcher of a file that was loaded (and applied) once
@@ -73,9 +75,33 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 	w.success.SetToCurrentTime()
 	w.ok.Set(1)
 	if b, err := os.ReadFile(cfg.Path); err == nil {
-		w.last = sha256.Sum256(b)
+		f, _ := Parse(b)
+		w.last = contentSum(b, f)
 	}
 	return w, nil
+}
+
+// contentSum is the SHA-256 of the file's bytes b and of the files its
+// decoded form f names (nil: none), each read now.
+func contentSum(b []byte, f *File) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(b)
+	if f != nil {
+		for _, p := range []string{f.Webhook.URLFile, f.Webhook.SecretFile} {
+			if p == "" {
+				continue
+			}
+			h.Write([]byte("\x00" + p + "\x00"))
+			if c, err := os.ReadFile(p); err == nil {
+				h.Write(c)
+			} else {
+				h.Write([]byte("\x00unreadable"))
+			}
+		}
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
 }
 
 // Collectors are the watcher's metrics, for the exporter's registry.
@@ -111,7 +137,8 @@ func (w *Watcher) check(force bool) {
 		}
 		return
 	}
-	sum := sha256.Sum256(b)
+	f, err := Parse(b)
+	sum := contentSum(b, f)
 	if sum == w.last && !force {
 		return
 	}
@@ -120,7 +147,6 @@ func (w *Watcher) check(force bool) {
 	if force {
 		why = "SIGHUP"
 	}
-	f, err := Parse(b)
 	if err == nil {
 		err = w.cfg.Apply(f)
 	}

@@ -400,6 +400,10 @@ func TestHelmWebConfig(t *testing.T) {
 	if _, err := helmTemplate(t, "memsight", "--set", "webConfig.enabled=true"); err == nil || !strings.Contains(err.Error(), "webConfig.config") {
 		t.Errorf("webConfig.enabled without a file: %v", err)
 	}
+	if _, err := helmTemplate(t, "memsight", "--set", "webConfig.enabled=true,webConfig.existingSecret=x,kubeRbacProxy.enabled=true"); err == nil ||
+		!strings.Contains(err.Error(), "enable at most one") {
+		t.Errorf("webConfig and kubeRbacProxy together: %v", err)
+	}
 }
 
 // TestHelmKubeRbacProxy: the proxy serves the metrics port with TLS and

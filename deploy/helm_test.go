@@ -2,10 +2,8 @@ package deploy_test
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"maps"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,123 +19,57 @@ import (
 	"github.com/memsight/memsight/pkg/config"
 )
 
-// chartFiles implements Helm's .Files.Get.
-type chartFiles map[string]string
+// monitoringAPIs are the --api-versions of a cluster with the Prometheus
+// Operator's CRDs.
+var monitoringAPIs = []string{"--api-versions", "monitoring.coreos.com/v1"}
 
-func (f chartFiles) Get(name string) string { return f[name] }
-
-// renderChart renders the chart's templates with Go's text/template and the
-// few Helm functions the templates use, with Helm's semantics (missing keys
-// render empty; toYaml drops the final newline). It keeps the test free of
-// Helm; TestHelmTemplate compares it with `helm template`. overrides
-// replace top-level values.
-func renderChart(t *testing.T, ns string, overrides map[string]any) []byte {
+// helmTemplate renders the chart with `helm template` (release memsight in
+// namespace ns) and the given extra arguments.
+func helmTemplate(t *testing.T, ns string, args ...string) ([]byte, error) {
 	t.Helper()
-	var chart map[string]any
-	strict(t, "Chart.yaml", readFile(t, filepath.Join(chartDir, "Chart.yaml")), &chart)
-	var values map[string]any
-	strict(t, "values.yaml", readFile(t, filepath.Join(chartDir, "values.yaml")), &values)
-	for k, v := range overrides {
-		values[k] = v
+	helm := requireHelm(t)
+	cmd := exec.Command(helm, append([]string{"template", "memsight", chartDir, "--namespace", ns}, args...)...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, &helmError{args: args, err: err, stderr: stderr.String()}
 	}
-	files := chartFiles{}
-	fpaths, _ := filepath.Glob(filepath.Join(chartDir, "files", "*"))
-	for _, p := range fpaths {
-		files["files/"+filepath.Base(p)] = string(readFile(t, p))
-	}
-	data := map[string]any{
-		"Values":  values,
-		"Release": map[string]any{"Name": "memsight", "Namespace": ns, "Service": "Helm"},
-		"Chart":   map[string]any{"Name": chart["name"], "Version": chart["version"], "AppVersion": chart["appVersion"]},
-		"Files":   files,
-	}
-	root := template.New("chart").Option("missingkey=zero")
-	root.Funcs(template.FuncMap{
-		"include": func(name string, d any) (string, error) {
-			var b strings.Builder
-			err := root.ExecuteTemplate(&b, name, d)
-			return b.String(), err
-		},
-		"toYaml": func(v any) (string, error) {
-			b, err := yaml.Marshal(v)
-			return strings.TrimSuffix(string(b), "\n"), err
-		},
-		"nindent": func(n int, s string) string {
-			pad := strings.Repeat(" ", n)
-			return "\n" + pad + strings.ReplaceAll(s, "\n", "\n"+pad)
-		},
-		"quote": func(v any) string {
-			return `"` + strings.ReplaceAll(strings.ReplaceAll(toString(v), `\`, `\\`), `"`, `\"`) + `"`
-		},
-		"default": func(d any, v ...any) any {
-			if len(v) == 0 || isEmpty(v[0]) {
-				return d
-			}
-			return v[0]
-		},
-		"has": func(needle any, list []any) bool { return slices.Contains(list, needle) },
-		"int": func(v any) int {
-			switch n := v.(type) {
-			case float64:
-				return int(n)
-			case int:
-				return n
-			}
-			t.Errorf("int: %T", v)
-			return 0
-		},
-		"sha256sum": func(s string) string {
-			h := sha256.Sum256([]byte(s))
-			return hex.EncodeToString(h[:])
-		},
-	})
-	tpls, err := filepath.Glob(filepath.Join(chartDir, "templates", "*"))
-	if err != nil || len(tpls) == 0 {
-		t.Fatalf("no templates: %v", err)
-	}
-	for _, p := range tpls {
-		if _, err := root.New("memsight/templates/" + filepath.Base(p)).Parse(string(readFile(t, p))); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-	}
-	var out bytes.Buffer
-	slices.Sort(tpls)
-	for _, p := range tpls {
-		if strings.HasPrefix(filepath.Base(p), "_") {
-			continue
-		}
-		var b bytes.Buffer
-		if err := root.ExecuteTemplate(&b, "memsight/templates/"+filepath.Base(p), data); err != nil {
-			t.Fatalf("%s: %v", p, err)
-		}
-		// Helm trims each rendered template.
-		out.WriteString("---\n")
-		out.Write(bytes.TrimSpace(bytes.ReplaceAll(b.Bytes(), []byte("<no value>"), nil)))
-		out.WriteString("\n")
-	}
-	return out.Bytes()
+	return out, nil
 }
 
-func toString(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	b, _ := yaml.Marshal(v)
-	return strings.TrimSuffix(string(b), "\n")
+type helmError struct {
+	args   []string
+	err    error
+	stderr string
 }
 
-func isEmpty(v any) bool {
-	if v == nil {
-		return true
+func (e *helmError) Error() string {
+	return "helm template " + strings.Join(e.args, " ") + ": " + e.err.Error() + "\n" + e.stderr
+}
+
+// renderChart renders the chart with values (merged over values.yaml, as
+// helm -f does) on a cluster with the Prometheus Operator.
+func renderChart(t *testing.T, ns string, values map[string]any, args ...string) []byte {
+	t.Helper()
+	var all []string
+	if values != nil {
+		b, err := json.Marshal(values)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(t.TempDir(), "values.json")
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, "-f", f)
 	}
-	rv := reflect.ValueOf(v)
-	switch rv.Kind() {
-	case reflect.String, reflect.Slice, reflect.Map:
-		return rv.Len() == 0
-	case reflect.Bool:
-		return !rv.Bool()
+	all = append(append(all, monitoringAPIs...), args...)
+	out, err := helmTemplate(t, ns, all...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return rv.IsZero()
+	return out
 }
 
 // decodeStream decodes a multi-document YAML stream strictly.
@@ -157,6 +88,33 @@ func decodeStream(t *testing.T, name string, stream []byte) *objects {
 		o.decode(t, name, doc)
 	}
 	return &o
+}
+
+// requireHelm returns the helm binary on PATH. Without one the test fails
+// (make test installs it) unless MEMSIGHT_SKIP_HELM=1 asks to skip, like
+// MEMSIGHT_SKIP_BPF for the BPF tests.
+func requireHelm(t *testing.T) string {
+	t.Helper()
+	helm, err := exec.LookPath("helm")
+	if err == nil {
+		return helm
+	}
+	if os.Getenv("MEMSIGHT_SKIP_HELM") == "1" {
+		t.Skip("MEMSIGHT_SKIP_HELM=1: helm tests skipped on request")
+	}
+	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (make test does), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
+	return ""
+}
+
+func container(t *testing.T, o *objects, name string) corev1.Container {
+	t.Helper()
+	for _, c := range o.daemonSets[0].Spec.Template.Spec.Containers {
+		if c.Name == name {
+			return c
+		}
+	}
+	t.Fatalf("no container %s", name)
+	return corev1.Container{}
 }
 
 func TestHelmChart(t *testing.T) {
@@ -192,9 +150,9 @@ func TestHelmChart(t *testing.T) {
 
 	// Node placement and config values reach the DaemonSet.
 	o = decodeStream(t, "chart (placement)", renderChart(t, "memsight", map[string]any{
-		"nodeSelector": map[string]any{"pool": "go"},
+		"nodeSelector": map[string]any{"kubernetes.io/os": nil, "pool": "go"},
 		"tolerations":  []any{map[string]any{"key": "dedicated", "operator": "Equal", "value": "go", "effect": "NoSchedule"}},
-		"config": map[string]any{"listen": ":9464", "interval": "2s",
+		"config": map[string]any{"interval": "2s",
 			"excludes":   map[string]any{"comm": "^(kubelet|containerd)$", "include_comm": "", "max_processes": 64, "min_process_age": "5s"},
 			"thresholds": map[string]any{"stall_threshold": "5s", "backlog_window": "1m"}},
 		"logLevel": "debug",
@@ -208,6 +166,17 @@ func TestHelmChart(t *testing.T) {
 		t.Errorf("args %v: no --log-level=debug", args)
 	}
 	// The settings reach the agent through config.yaml.
+	st := resolvedConfig(t, o)
+	if st.Interval != 2*time.Second || st.MaxProcesses != 64 || st.MinProcessAge != 5*time.Second ||
+		st.ExcludeComm == nil || st.ExcludeComm.String() != "^(kubelet|containerd)$" || st.IncludeComm != nil ||
+		st.Detect.StallThreshold != 5*time.Second || st.Listen != ":9464" {
+		t.Errorf("rendered config resolves to %+v", st)
+	}
+}
+
+// resolvedConfig is the rendered config.yaml, resolved as the agent does.
+func resolvedConfig(t *testing.T, o *objects) config.Settings {
+	t.Helper()
 	f, err := config.Parse([]byte(o.configMaps[0].Data["config.yaml"]))
 	if err != nil {
 		t.Fatalf("rendered config.yaml: %v", err)
@@ -216,19 +185,15 @@ func TestHelmChart(t *testing.T) {
 	if err != nil {
 		t.Fatalf("rendered config.yaml: %v", err)
 	}
-	if st.Interval != 2*time.Second || st.MaxProcesses != 64 || st.MinProcessAge != 5*time.Second ||
-		st.ExcludeComm == nil || st.ExcludeComm.String() != "^(kubelet|containerd)$" || st.IncludeComm != nil ||
-		st.Detect.StallThreshold != 5*time.Second {
-		t.Errorf("rendered config resolves to %+v", st)
-	}
+	return st
 }
 
 // TestChartMatchesBase: with default values the chart renders the kustomize
-// base's DaemonSet pod spec and RBAC (less labels and annotations).
+// base's DaemonSet pod spec, RBAC, config and rules (less labels and names).
 func TestChartMatchesBase(t *testing.T) {
 	chart := decodeStream(t, "chart", renderChart(t, "memsight", nil))
 	var base objects
-	for _, f := range []string{"daemonset.yaml", "clusterrole.yaml"} {
+	for _, f := range []string{"daemonset.yaml", "clusterrole.yaml", "configmap.yaml", "prometheusrule.yaml"} {
 		base.decode(t, f, readFile(t, filepath.Join(kustomizeDir, f)))
 	}
 	a, b := base.daemonSets[0].Spec.Template.Spec, chart.daemonSets[0].Spec.Template.Spec
@@ -242,115 +207,23 @@ func TestChartMatchesBase(t *testing.T) {
 	if !reflect.DeepEqual(base.clusterRoles[0].Rules, chart.clusterRoles[0].Rules) {
 		t.Error("ClusterRole rules differ")
 	}
-}
-
-// requireHelm returns the helm binary on PATH. Without one the test fails
-// (.ci/run installs it) unless MEMSIGHT_SKIP_HELM=1 asks to skip, like
-// MEMSIGHT_SKIP_BPF for the BPF tests.
-func requireHelm(t *testing.T) string {
-	t.Helper()
-	helm, err := exec.LookPath("helm")
-	if err == nil {
-		return helm
-	}
-	if os.Getenv("MEMSIGHT_SKIP_HELM") == "1" {
-		t.Skip("MEMSIGHT_SKIP_HELM=1: helm template test skipped on request")
-	}
-	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (.ci/run does), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
-	return ""
-}
-
-// chartValue returns the chart's default value of the top-level key with
-// the given fields replaced, for renderChart's overrides.
-func chartValue(t *testing.T, key string, fields map[string]any) map[string]any {
-	t.Helper()
-	var values map[string]any
-	strict(t, "values.yaml", readFile(t, filepath.Join(chartDir, "values.yaml")), &values)
-	def, ok := values[key].(map[string]any)
-	if !ok {
-		t.Fatalf("values.yaml: %s is not a map", key)
-	}
-	out := maps.Clone(def)
-	maps.Copy(out, fields)
-	return out
-}
-
-// TestHelmTemplate renders the chart with the helm binary, with default
-// values and with each toggle, decodes every object strictly into the
-// Kubernetes API types (or the local CRD types), checks what the docs
-// promise, and checks that it renders what renderChart does.
-func TestHelmTemplate(t *testing.T) {
-	helm := requireHelm(t)
-	off := map[string]any{"enabled": false}
-	for _, tc := range []struct {
-		name      string
-		set       []string
-		overrides map[string]any
-		check     func(t *testing.T, o *objects)
-	}{
-		{"defaults", nil, nil, func(t *testing.T, o *objects) { o.check(t, "memsight", true) }},
-		{"privileged", []string{"privileged=true"}, map[string]any{"privileged": true}, func(t *testing.T, o *objects) {
-			sc := o.daemonSets[0].Spec.Template.Spec.Containers[0].SecurityContext
-			if sc.Privileged == nil || !*sc.Privileged || sc.Capabilities != nil || sc.AllowPrivilegeEscalation != nil {
-				t.Errorf("securityContext %+v: want privileged, no capabilities, allowPrivilegeEscalation unset", sc)
-			}
-		}},
-		{"SYS_ADMIN", []string{"extraCapabilities={SYS_ADMIN}"}, map[string]any{"extraCapabilities": []any{"SYS_ADMIN"}}, func(t *testing.T, o *objects) {
-			sc := o.daemonSets[0].Spec.Template.Spec.Containers[0].SecurityContext
-			if want := append(slices.Clone(wantCaps), "SYS_ADMIN"); !slices.Equal(sc.Capabilities.Add, want) || sc.AllowPrivilegeEscalation != nil {
-				t.Errorf("capabilities add %v, want %v and allowPrivilegeEscalation unset", sc.Capabilities.Add, want)
-			}
-		}},
-		{"no ServiceMonitor", []string{"serviceMonitor.enabled=false"},
-			map[string]any{"serviceMonitor": chartValue(t, "serviceMonitor", off)}, func(t *testing.T, o *objects) {
-				if len(o.serviceMonitors) != 0 || len(o.rules) != 1 {
-					t.Errorf("%d ServiceMonitors, %d PrometheusRules; want 0 and 1", len(o.serviceMonitors), len(o.rules))
-				}
-			}},
-		{"no PrometheusRule", []string{"prometheusRule.enabled=false"},
-			map[string]any{"prometheusRule": chartValue(t, "prometheusRule", off)}, func(t *testing.T, o *objects) {
-				if len(o.serviceMonitors) != 1 || len(o.rules) != 0 {
-					t.Errorf("%d ServiceMonitors, %d PrometheusRules; want 1 and 0", len(o.serviceMonitors), len(o.rules))
-				}
-			}},
-		{"no monitoring", []string{"serviceMonitor.enabled=false", "prometheusRule.enabled=false"},
-			map[string]any{"serviceMonitor": chartValue(t, "serviceMonitor", off), "prometheusRule": chartValue(t, "prometheusRule", off)},
-			func(t *testing.T, o *objects) { o.check(t, "memsight", false) }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			args := []string{"template", "memsight", chartDir, "--namespace", "memsight"}
-			for _, s := range tc.set {
-				args = append(args, "--set", s)
-			}
-			cmd := exec.Command(helm, args...)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.Output()
-			if err != nil {
-				t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.Bytes())
-			}
-			got := decodeStream(t, "helm template "+tc.name, out)
-			if len(got.daemonSets) != 1 {
-				t.Fatalf("helm template %s: %d DaemonSets, want 1", tc.name, len(got.daemonSets))
-			}
-			tc.check(t, got)
-			want := decodeStream(t, "renderChart "+tc.name, renderChart(t, "memsight", tc.overrides))
-			g, w := got.byKind(), want.byKind()
-			for kind := range g {
-				if !reflect.DeepEqual(g[kind], w[kind]) {
-					gy, _ := json.MarshalIndent(g[kind], "", " ")
-					wy, _ := json.MarshalIndent(w[kind], "", " ")
-					t.Errorf("helm template %s: %s differ from renderChart's:\nhelm:\n%s\nrenderChart:\n%s", tc.name, kind, gy, wy)
-				}
-			}
-		})
+	if sb, sc := fmt.Sprintf("%+v", resolvedConfig(t, &base)), fmt.Sprintf("%+v", resolvedConfig(t, chart)); sb != sc { // nil and empty slices alike
+		t.Errorf("config.yaml resolves differently:\nkustomize: %s\nchart:     %s", sb, sc)
 	}
 }
 
-func (o *objects) byKind() map[string]any {
-	return map[string]any{
-		"Namespaces": o.namespaces, "ServiceAccounts": o.serviceAccounts, "ConfigMaps": o.configMaps,
-		"Services": o.services, "DaemonSets": o.daemonSets, "ClusterRoles": o.clusterRoles,
-		"ClusterRoleBindings": o.bindings, "ServiceMonitors": o.serviceMonitors, "PrometheusRules": o.rules,
+// TestRulesInSync: the chart, with its default values, renders the rules of
+// the kustomize base; every alert is in values.yaml's prometheusRule.rules.
+func TestRulesInSync(t *testing.T) {
+	var base prometheusRule
+	strict(t, "prometheusrule.yaml", readFile(t, filepath.Join(kustomizeDir, "prometheusrule.yaml")), &base)
+	chart := decodeStream(t, "chart", renderChart(t, "memsight", nil))
+	if len(chart.rules) != 1 {
+		t.Fatalf("%d PrometheusRules", len(chart.rules))
+	}
+	a, _ := json.MarshalIndent(base.Spec, "", " ")
+	b, _ := json.MarshalIndent(chart.rules[0].Spec, "", " ")
+	if !bytes.Equal(a, b) {
+		t.Errorf("deploy/kubernetes/prometheusrule.yaml and the chart's default rules differ:\nkustomize:\n%s\nchart:\n%s", a, b)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -19,7 +18,6 @@ import (
 	"github.com/memsight/memsight/pkg/config"
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/export/api"
-	"github.com/memsight/memsight/pkg/export/prom"
 	"github.com/memsight/memsight/pkg/export/web"
 	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/goexe"
@@ -34,12 +32,14 @@ const agentCacheSize = 64
 
 type agentOptions struct {
 	traceOptions
+	version     string // memsight's, for memsight_build_info
 	bpfStats    bool
 	listen      string
 	excludeComm string
 	includeComm string
 	filters     filterFlags
 	conf        configFlags
+	web         webFlags
 	kube        kubeFlags
 	cfg         agent.Config
 }
@@ -87,6 +87,10 @@ matching is detached at its next sample.`,
 			if err := o.checkBudget(); err != nil {
 				return err
 			}
+			if err := checkWebConfig(set); err != nil {
+				return err
+			}
+			o.version = cmd.Root().Version
 			return runAgent(cmd.Context(), g, o, set, cmd.Flags())
 		},
 	}
@@ -105,6 +109,7 @@ matching is detached at its next sample.`,
 	addTraceFlags(f, &o.traceOptions)
 	addFilterFlags(f, &o.filters)
 	addConfigFlags(f, &o.conf)
+	addWebFlags(f, &o.web)
 	addKubeFlags(f, &o.kube)
 	return cmd
 }
@@ -188,10 +193,6 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	defer eng.Close()
 	defer kb.stop() // before eng.Close: the Events recorder reads the agent
 	ag, probes := eng.ag, eng.probes
-	exp, err := prom.New(prom.Config{Source: ag, FindingKinds: agentFindingKinds(), Logger: log})
-	if err != nil {
-		return err
-	}
 	sink, err := webhook.New(webhookConfig(set), webhook.Options{Source: ag, Interval: set.Interval, Logger: log})
 	if err != nil {
 		return err
@@ -214,10 +215,9 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		}
 		extra = append(extra, watcher.Collectors()...)
 	}
-	for _, c := range extra {
-		if err := exp.Registry().Register(c); err != nil {
-			return fmt.Errorf("registering a collector: %w", err)
-		}
+	exp, err := newAgentExporter(ag, o.version, log, extra...)
+	if err != nil {
+		return err
 	}
 	apiHandler, err := api.New(api.Config{Source: ag, Logger: log})
 	if err != nil {
@@ -237,19 +237,19 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	for _, pattern := range web.Routes() { // the page at /, its files, /api/v1/history
 		mux.Handle(pattern, page)
 	}
-	ln, err := net.Listen("tcp", set.Listen)
+	srv, err := listenHTTP(set, mux, apiHandler, log)
 	if err != nil {
-		return fmt.Errorf("listening on --listen %s: %w", set.Listen, err)
+		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	log.Info("memsight agent listening", "address", ln.Addr().String(), "attach_mode", probes.AttachMode(),
-		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "")
+	log.Info("memsight agent listening", "address", srv.addr(), "attach_mode", probes.AttachMode(),
+		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "",
+		"web_config", set.WebConfigFile, "health_address", srv.healthAddr())
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	srvErr := make(chan error, 1)
 	go func() {
-		srvErr <- srv.Serve(ln)
+		srvErr <- srv.serve()
 		cancel()
 	}()
 	var wg sync.WaitGroup
@@ -274,9 +274,8 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 			runErr = errors.Join(runErr, fmt.Errorf("serving HTTP: %w", err))
 		}
 	default:
-		sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = srv.Shutdown(sctx)
-		scancel()
+		srv.shutdown(5 * time.Second)
+		<-srvErr
 	}
 	return runErr
 }

@@ -63,6 +63,7 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 		}
 		*r.dst = re
 	}
+	applyWebFlags(&s, flags, o.web)
 	if err := applyFilterFlags(&s, flags, o.filters); err != nil {
 		return s, err
 	}
@@ -119,9 +120,11 @@ func reloader(flags *pflag.FlagSet, o *agentOptions, running config.Settings, ag
 			return err
 		}
 		sink.SetConfig(webhookConfig(s))
-		if s.Listen != running.Listen || s.Interval != running.Interval {
-			warn("listen and interval changes take effect at the next restart",
-				"listen", running.Listen, "new_listen", s.Listen, "interval", running.Interval, "new_interval", s.Interval)
+		if s.Listen != running.Listen || s.Interval != running.Interval || s.WebConfigFile != running.WebConfigFile || s.HealthListen != running.HealthListen {
+			warn("listen, interval, web_config_file and health_listen changes take effect at the next restart",
+				"listen", running.Listen, "new_listen", s.Listen, "interval", running.Interval, "new_interval", s.Interval,
+				"web_config_file", running.WebConfigFile, "new_web_config_file", s.WebConfigFile,
+				"health_listen", running.HealthListen, "new_health_listen", s.HealthListen)
 		}
 		return nil
 	}

@@ -16,13 +16,14 @@ import (
 // file, which beats the profile, which beats the flag's default.
 func TestAgentFlagsOverrideConfig(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "memsight.yaml")
-	doc := "profile: dev\nlisten: :7000\ninterval: 3s\nexcludes:\n  comm: ^a$\n  max_processes: 9\nthresholds:\n  stall_threshold: 4s\n  backlog_window: 40s\nwebhook:\n  url: http://127.0.0.1:1/\n"
+	doc := "profile: dev\nlisten: :7000\nweb_config_file: /file/web.yml\nhealth_listen: :7001\ninterval: 3s\nexcludes:\n  comm: ^a$\n  max_processes: 9\nthresholds:\n  stall_threshold: 4s\n  backlog_window: 40s\nwebhook:\n  url: http://127.0.0.1:1/\n"
 	if err := os.WriteFile(path, []byte(doc), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	o := &agentOptions{cfg: agent.Config{Detect: detect.Defaults()}}
 	cmd := agentCmd(&globalOptions{}, o)
-	if err := cmd.ParseFlags([]string{"--config", path, "--stall-threshold", "9s", "--listen", ":8000", "--exclude-comm", "^b$", "--webhook-format", "alertmanager"}); err != nil {
+	if err := cmd.ParseFlags([]string{"--config", path, "--stall-threshold", "9s", "--listen", ":8000", "--exclude-comm", "^b$", "--webhook-format", "alertmanager",
+		"--web.config.file", "/flag/web.yml"}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := readConfig(o.conf.path)
@@ -40,6 +41,9 @@ func TestAgentFlagsOverrideConfig(t *testing.T) {
 	}
 	if s.Listen != ":8000" || s.Interval != 3*time.Second || s.MaxProcesses != 9 || !s.ExcludeComm.MatchString("b") || s.ExcludeComm.MatchString("a") {
 		t.Errorf("settings: %+v", s)
+	}
+	if s.WebConfigFile != "/flag/web.yml" || s.HealthListen != ":7001" {
+		t.Errorf("web: config file %q (want the flag's), health listen %q (want the file's)", s.WebConfigFile, s.HealthListen)
 	}
 	if s.Webhook.URL != "http://127.0.0.1:1/" || s.Webhook.Format != config.FormatAlertmanager {
 		t.Errorf("webhook: %+v", s.Webhook)

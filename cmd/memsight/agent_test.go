@@ -303,15 +303,30 @@ func TestAgentSeries(t *testing.T) {
 	for _, name := range []string{"memsight_process_rss_bytes", "memsight_finalizers_queued_total", "memsight_finalizers_executed_total",
 		"memsight_finalizer_running_seconds", "memsight_finalizer_queue_length", "memsight_cleanup_queue_length",
 		"memsight_gc_cycles_total", "memsight_go_heap_inuse_bytes", "memsight_goroutines"} {
-		if _, ok := value(ss, name, "pid", fq, "comm", "series-finq", "go_version", testutil.GoInstalled, "container", "", "pod", "", "namespace", ""); !ok {
+		if _, ok := value(ss, name, "pid", fq, "comm", "series-finq", "container", "", "pod", "", "namespace", ""); !ok {
 			t.Errorf("no %s for pid %s with the expected labels", name, fq)
 		}
 	}
 	if v, ok := value(ss, "memsight_finding_active", "pid", fq, "kind", "finalizer_stall"); !ok || v != 0 {
 		t.Errorf("memsight_finding_active{kind=finalizer_stall} = %v (present %v), want 0", v, ok)
 	}
-	if v, ok := value(ss, "memsight_process_rss_bytes", "pid", strconv.Itoa(targets[2].Pid), "go_version", testutil.GoNext); !ok || v <= 0 {
+	if v, ok := value(ss, "memsight_process_rss_bytes", "pid", strconv.Itoa(targets[2].Pid)); !ok || v <= 0 {
 		t.Errorf("idle (%s PIE): rss %v (present %v)", testutil.GoNext, v, ok)
+	}
+	// How each binary was built: on memsight_process_info only.
+	for _, c := range []struct {
+		pid            int
+		goVersion, pie string
+	}{{targets[0].Pid, testutil.GoInstalled, "false"}, {targets[2].Pid, testutil.GoNext, "true"}} {
+		if v, ok := value(ss, "memsight_process_info", "pid", strconv.Itoa(c.pid), "go_version", c.goVersion, "pie", c.pie, "stripped", "false"); !ok || v != 1 {
+			t.Errorf("memsight_process_info{pid=%d,go_version=%s,pie=%s,stripped=false} = %v (present %v)", c.pid, c.goVersion, c.pie, v, ok)
+		}
+	}
+	for _, sr := range ss {
+		if _, ok := sr.labels["go_version"]; ok && sr.name != "memsight_process_info" {
+			t.Errorf("%s carries go_version: only memsight_process_info should", sr.name)
+			break
+		}
 	}
 
 	// The API: one process's sample, in the schema of attach -o json.

@@ -20,6 +20,7 @@ import (
 
 type topOptions struct {
 	from        string
+	fromAuth    fromAuth
 	interval    time.Duration
 	iterations  int
 	sort        string
@@ -43,6 +44,8 @@ By default top watches the node itself (it needs the agent's privileges). With
 --from it reads a running agent's JSON API instead and needs no privilege:
   kubectl -n memsight port-forward pod/memsight-xxxxx 9464   # the node's agent pod
   memsight top --from http://127.0.0.1:9464
+An agent protected by --web.config.file takes https:// and --from-ca-file,
+--from-cert-file/--from-key-file and --from-user/--from-password-file.
 
 On a terminal the view is redrawn in place until q or Ctrl-C; keys r, h, f, g
 and p sort by RSS, heap, finalizer queue, goroutines and PID. When stdout is
@@ -82,6 +85,7 @@ half its growth window is sampled, "~" top's own estimate before that.`,
 	f := cmd.Flags()
 	outputFlag(cmd, &o.output)
 	f.StringVar(&o.from, "from", "", "read a running agent's JSON API at this address (http://HOST:9464) instead of watching the node")
+	addFromAuthFlags(f, &o.fromAuth)
 	f.DurationVar(&o.interval, "interval", 2*time.Second, "time between two frames (and two samples of a process)")
 	f.IntVarP(&o.iterations, "iterations", "n", 0, "print this many frames and exit (default: redraw until q on a terminal, 1 frame otherwise)")
 	f.StringVar(&o.sort, "sort", string(term.SortRSS), "sort by rss, heap, finq, goroutines or pid")
@@ -107,7 +111,14 @@ func openTopSource(cmd *cobra.Command, g *globalOptions, o *topOptions) (topSour
 		if err != nil {
 			return nil, err
 		}
-		return newHTTPSource(u, o.interval), nil
+		client, err := o.fromAuth.client(u, max(5*time.Second, o.interval))
+		if err != nil {
+			return nil, err
+		}
+		return &httpSource{base: u, client: client}, nil
+	}
+	if o.fromAuth.set() {
+		return nil, usagef("--from-* flags need --from")
 	}
 	cfg := agent.Config{Interval: o.interval, Detect: o.detect}
 	for _, r := range []struct {

@@ -128,10 +128,6 @@ func parseFrom(from string) (*url.URL, error) {
 	return u, nil
 }
 
-func newHTTPSource(u *url.URL, interval time.Duration) *httpSource {
-	return &httpSource{base: u, client: &http.Client{Timeout: max(5*time.Second, interval)}}
-}
-
 func (s *httpSource) close() error { s.client.CloseIdleConnections(); return nil }
 
 // view lists the agent's processes, then fetches each watched one's latest

@@ -141,5 +141,8 @@ func TestAgentSharedAttachment(t *testing.T) {
 		if p.PID == p3.Pid && (p.Sample == nil || p.Sample.PID != p3.Pid) {
 			t.Errorf("remaining process's sample: %+v", p.Sample)
 		}
+		if p.PID == p3.Pid && (p.Build == nil || !p.Build.PIE || p.Build.Stripped) {
+			t.Errorf("remaining process's build %+v: want a PIE with its symbol table", p.Build)
+		}
 	}
 }

@@ -89,6 +89,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 	bin, err = a.cfg.Cache.ForPID(pid, a.cfg.ProcRoot)
 	if bin != nil {
 		info.p.GoVersion, info.p.BuildID = bin.GoVersion, bin.BuildID
+		info.p.Build = &Build{PIE: bin.PIE, Stripped: bin.Stripped, Cgo: bin.UsesCgo}
 	}
 	switch {
 	case errors.Is(err, goexe.ErrNotGo), errors.Is(err, os.ErrNotExist):

@@ -98,9 +98,12 @@ func TestAgentPods(t *testing.T) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if want := `container="app",go_version="` + p.GoVersion + `",namespace="shop",pid="`; !strings.Contains(string(body), want) ||
+	if want := `container="app",namespace="shop",pid="`; !strings.Contains(string(body), want) ||
 		!strings.Contains(string(body), `pod="web-7d9f"`) {
 		t.Errorf("no series labelled %s…pod=\"web-7d9f\" in the scrape:\n%s", want, grepLines(string(body), "memsight_process_rss_bytes"))
+	}
+	if want := `container="app",go_version="` + p.GoVersion + `",namespace="shop",pid="`; !strings.Contains(grepLines(string(body), "memsight_process_info"), want) {
+		t.Errorf("no memsight_process_info labelled %s… in the scrape:\n%s", want, grepLines(string(body), "memsight_process_info"))
 	}
 
 	pods.set(web, agent.Pod{Name: "web-7d9f", Namespace: "shop", Container: "app", Ignored: true})

@@ -31,11 +31,13 @@ const (
 
 // Process is one Go process the agent knows, watched or not.
 type Process struct {
-	PID         int       `json:"pid"`
-	Comm        string    `json:"comm"`
-	Exe         string    `json:"exe"`
-	GoVersion   string    `json:"go_version"`
-	BuildID     string    `json:"build_id,omitempty"`
+	PID       int    `json:"pid"`
+	Comm      string `json:"comm"`
+	Exe       string `json:"exe"`
+	GoVersion string `json:"go_version"`
+	BuildID   string `json:"build_id,omitempty"`
+	// Build is how the executable was built; nil until it is inspected.
+	Build       *Build    `json:"build,omitempty"`
 	ContainerID string    `json:"container_id"`
 	PodUID      string    `json:"pod_uid"`
 	Pod         string    `json:"pod"`       // pod name (Config.Pods); "" outside Kubernetes or while the pod is unknown
@@ -47,6 +49,13 @@ type Process struct {
 	// Sample is the latest sample (findings included), nil before the first
 	// or when not watched. It is shared: do not modify it.
 	Sample *observe.Sample `json:"-"`
+}
+
+// Build is how a Go executable was built, from the file.
+type Build struct {
+	PIE      bool `json:"pie"`      // position independent (ET_DYN)
+	Stripped bool `json:"stripped"` // no .symtab (-ldflags=-s)
+	Cgo      bool `json:"cgo"`      // runtime/cgo is linked in
 }
 
 // Stats are the agent's own counts.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,5 +122,52 @@ func TestEmpty(t *testing.T) {
 	s, err := Resolve(f, "")
 	if err != nil || s.Profile != ProfileProd || s.Detect != detect.Defaults() || s.Webhook.URL != "" {
 		t.Fatalf("empty file: %+v, %v", s, err)
+	}
+}
+
+// TestWebhookFromFiles: the URL and the HMAC secret read from files (a
+// mounted Kubernetes Secret, as the chart does), trimmed; at most one of
+// each pair; a bad URL in a file is reported without printing it (it may
+// carry a token).
+func TestWebhookFromFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, v string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	url := write("url", "https://hooks.example.com/T0K3N\n")
+	secret := write("secret", "s3cret\n")
+	resolve := func(doc string) (Settings, error) {
+		f, err := Parse([]byte(doc))
+		if err != nil {
+			return Settings{}, err
+		}
+		return Resolve(f, "")
+	}
+	s, err := resolve("webhook:\n  url_file: " + url + "\n  secret_file: " + secret + "\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Webhook.URL != "https://hooks.example.com/T0K3N" || string(s.Webhook.Secret) != "s3cret" {
+		t.Errorf("webhook from files: url %q secret %q", s.Webhook.URL, s.Webhook.Secret)
+	}
+	bad := write("bad", "ftp://T0K3N@x\n")
+	for doc, want := range map[string]string{
+		"webhook:\n  url: https://x\n  url_file: " + url + "\n":      "webhook.url and webhook.url_file: set at most one",
+		"webhook:\n  url_file: " + write("empty", "\n") + "\n":       "is empty",
+		"webhook:\n  url_file: " + filepath.Join(dir, "none") + "\n": "webhook.url_file: open",
+		"webhook:\n  url_file: " + bad + "\n":                        "webhook.url_file: " + bad + " does not hold an http:// or https:// URL",
+		"webhook:\n  secret: a\n  secret_file: " + secret + "\n":     "webhook.secret and webhook.secret_file: set at most one",
+	} {
+		_, err := resolve(doc)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want it to contain %q", doc, err, want)
+		}
+		if err != nil && strings.Contains(err.Error(), "T0K3N") {
+			t.Errorf("%q: error %q prints the file's URL", doc, err)
+		}
 	}
 }

@@ -9,13 +9,19 @@ import (
 type File struct {
 	// Profile names the set of thresholds under Thresholds: dev, staging or
 	// prod (default prod); --profile overrides it.
-	Profile    string        `yaml:"profile"`
-	Listen     string        `yaml:"listen"`
-	Interval   time.Duration `yaml:"interval"`
-	Excludes   Excludes      `yaml:"excludes"`
-	Thresholds Thresholds    `yaml:"thresholds"`
-	Webhook    WebhookFile   `yaml:"webhook"`
-	Kubernetes KubeFile      `yaml:"kubernetes"`
+	Profile string `yaml:"profile"`
+	Listen  string `yaml:"listen"`
+	// WebConfigFile is a Prometheus web configuration file (TLS, client
+	// certificates, basic auth: exporter-toolkit's format) for the server
+	// on Listen; HealthListen, when set, is a second address serving only
+	// /healthz and /readyz without them (for the kubelet's probes).
+	WebConfigFile string        `yaml:"web_config_file"`
+	HealthListen  string        `yaml:"health_listen"`
+	Interval      time.Duration `yaml:"interval"`
+	Excludes      Excludes      `yaml:"excludes"`
+	Thresholds    Thresholds    `yaml:"thresholds"`
+	Webhook       WebhookFile   `yaml:"webhook"`
+	Kubernetes    KubeFile      `yaml:"kubernetes"`
 }
 
 // Excludes chooses the processes watched.
@@ -62,8 +68,11 @@ type Thresholds struct {
 
 // WebhookFile is the webhook section; no url, no webhook.
 type WebhookFile struct {
-	URL    string `yaml:"url"`
-	Format string `yaml:"format"` // json (default) or alertmanager
+	URL string `yaml:"url"`
+	// URLFile names a file holding the URL (a mounted Secret: URLs often
+	// carry a token), read at every (re)load. At most one of URL and URLFile.
+	URLFile string `yaml:"url_file"`
+	Format  string `yaml:"format"` // json (default) or alertmanager
 	// Secret signs each body (X-Memsight-Signature: sha256=<hex HMAC>);
 	// SecretFile names a file holding it (a mounted Secret), read at every
 	// (re)load. At most one of them.

@@ -18,12 +18,14 @@ import (
 // file's on top, filters compiled, defaults filled in where the agent has
 // none. Flags are applied on top by the caller.
 type Settings struct {
-	Profile     string
-	Listen      string        // "" keeps the flag's default
-	Interval    time.Duration // 0 keeps the flag's default
-	Detect      detect.Config
-	ExcludeComm *regexp.Regexp
-	IncludeComm *regexp.Regexp
+	Profile string
+	Listen  string // "" keeps the flag's default
+	// WebConfigFile and HealthListen: see File; "" is none.
+	WebConfigFile, HealthListen string
+	Interval                    time.Duration // 0 keeps the flag's default
+	Detect                      detect.Config
+	ExcludeComm                 *regexp.Regexp
+	IncludeComm                 *regexp.Regexp
 	// The cgroup and pod filters (excludes.cgroup, include_cgroup,
 	// namespaces, include_namespaces, pod_selector); nil or empty: none.
 	ExcludeCgroup, IncludeCgroup         *regexp.Regexp
@@ -87,7 +89,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if !ok {
 		return Settings{}, fmt.Errorf("profile: unknown profile %q (allowed: %s)", profile, strings.Join(Profiles(), ", "))
 	}
-	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval,
+	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval, WebConfigFile: f.WebConfigFile, HealthListen: f.HealthListen,
 		MaxProcesses: f.Excludes.MaxProcesses, MinProcessAge: f.Excludes.MinProcessAge}
 	var errs []error
 	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf(key+": "+format, a...)) }
@@ -186,10 +188,27 @@ func thresholds(base detect.Config, t Thresholds, bad func(key, format string, a
 func webhook(f WebhookFile) (Webhook, error) {
 	w := Webhook{URL: f.URL, Format: f.Format, Timeout: f.Timeout, MaxRetries: f.MaxRetries, Backoff: f.Backoff,
 		MaxBackoff: f.MaxBackoff, QueueSize: f.QueueSize, FlushTimeout: f.FlushTimeout, Resend: f.ResendInterval}
+	key := "webhook.url"
+	switch {
+	case f.URL != "" && f.URLFile != "":
+		return w, errors.New("webhook.url and webhook.url_file: set at most one")
+	case f.URLFile != "":
+		b, err := os.ReadFile(f.URLFile)
+		if err != nil {
+			return w, fmt.Errorf("webhook.url_file: %w", err)
+		}
+		key, w.URL = "webhook.url_file", strings.TrimSpace(string(b))
+		if w.URL == "" {
+			return w, fmt.Errorf("webhook.url_file: %s is empty: want the webhook's URL (or remove url_file)", f.URLFile)
+		}
+	}
 	if w.URL != "" {
 		u, err := url.Parse(w.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return w, fmt.Errorf("webhook.url: must be an http:// or https:// URL, got %q", w.URL)
+			if key == "webhook.url_file" { // the URL may hold a token: do not print it
+				return w, fmt.Errorf("%s: %s does not hold an http:// or https:// URL", key, f.URLFile)
+			}
+			return w, fmt.Errorf("%s: must be an http:// or https:// URL, got %q", key, w.URL)
 		}
 	}
 	switch w.Format {

@@ -18,7 +18,9 @@ const DefaultPoll = 2 * time.Second
 type WatcherConfig struct {
 	// Path is the configuration file. It is read through symlinks at every
 	// poll, so a Kubernetes ConfigMap update (the ..data symlink swapped
-	// atomically) is seen like any other change.
+	// atomically) is seen like any other change. The files it names
+	// (webhook.url_file, webhook.secret_file) are read too: a rotated
+	// Secret is a change.
 	Path string
 	// Poll is how often the file is read (default DefaultPoll). A change is
 	// noticed by its content (SHA-256), not its mtime, so a swap to a file
@@ -37,8 +39,9 @@ type Watcher struct {
 	cfg      WatcherConfig
 	log      *slog.Logger
 	failures prometheus.Counter
-	success  prometheus.Gauge
-	last     [sha256.Size]byte // the content last tried
+	success  prometheus.Gauge  // the time of the last success
+	ok       prometheus.Gauge  // 1 when the last load succeeded
+	last     [sha256.Size]byte // the content last tried (contentSum)
 }
 
 // NewWatcher returns a watcher of a file that was loaded (and applied) once
@@ -64,17 +67,46 @@ func NewWatcher(cfg WatcherConfig) (*Watcher, error) {
 			Name: prometheus.BuildFQName("memsight", "agent", "config_last_reload_success_timestamp_seconds"),
 			Help: "When the configuration file was last loaded successfully (at start or by a reload), in Unix seconds.",
 		}),
+		ok: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: prometheus.BuildFQName("memsight", "agent", "config_last_reload_successful"),
+			Help: "1 when the last load of the configuration file succeeded, 0 when it was rejected and an older configuration runs.",
+		}),
 	}
 	w.success.SetToCurrentTime()
+	w.ok.Set(1)
 	if b, err := os.ReadFile(cfg.Path); err == nil {
-		w.last = sha256.Sum256(b)
+		f, _ := Parse(b)
+		w.last = contentSum(b, f)
 	}
 	return w, nil
 }
 
+// contentSum is the SHA-256 of the file's bytes b and of the files its
+// decoded form f names (nil: none), each read now.
+func contentSum(b []byte, f *File) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write(b)
+	if f != nil {
+		for _, p := range []string{f.Webhook.URLFile, f.Webhook.SecretFile} {
+			if p == "" {
+				continue
+			}
+			h.Write([]byte("\x00" + p + "\x00"))
+			if c, err := os.ReadFile(p); err == nil {
+				h.Write(c)
+			} else {
+				h.Write([]byte("\x00unreadable"))
+			}
+		}
+	}
+	var sum [sha256.Size]byte
+	h.Sum(sum[:0])
+	return sum
+}
+
 // Collectors are the watcher's metrics, for the exporter's registry.
 func (w *Watcher) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{w.failures, w.success}
+	return []prometheus.Collector{w.failures, w.success, w.ok}
 }
 
 // Run polls the file and listens to Reload until ctx is done.
@@ -105,7 +137,8 @@ func (w *Watcher) check(force bool) {
 		}
 		return
 	}
-	sum := sha256.Sum256(b)
+	f, err := Parse(b)
+	sum := contentSum(b, f)
 	if sum == w.last && !force {
 		return
 	}
@@ -114,7 +147,6 @@ func (w *Watcher) check(force bool) {
 	if force {
 		why = "SIGHUP"
 	}
-	f, err := Parse(b)
 	if err == nil {
 		err = w.cfg.Apply(f)
 	}
@@ -123,11 +155,13 @@ func (w *Watcher) check(force bool) {
 		return
 	}
 	w.success.SetToCurrentTime()
+	w.ok.Set(1)
 	w.log.Info("configuration reloaded", "trigger", why)
 }
 
 func (w *Watcher) fail(err error) {
 	w.failures.Inc()
+	w.ok.Set(0)
 	w.log.Error("configuration reload rejected: keeping the running configuration; fix the file and it is reloaded on its next change or SIGHUP",
 		"error", err)
 }

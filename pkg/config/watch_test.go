@@ -95,12 +95,15 @@ func TestWatcherConfigMapSwapAndSIGHUP(t *testing.T) {
 	cm.write("thresholds:\n  stall_threshold: -1s\n")
 	wait("rejection of an invalid file", func() bool { return testutil.ToFloat64(w.failures) == 1 })
 	time.Sleep(60 * time.Millisecond) // polled again: reported once per content
-	if n := testutil.ToFloat64(w.failures); n != 1 || len(got()) != 1 || testutil.ToFloat64(w.success) != ok0 {
-		t.Fatalf("after an invalid file: %v failures, applied %v", n, got())
+	if n := testutil.ToFloat64(w.failures); n != 1 || len(got()) != 1 || testutil.ToFloat64(w.success) != ok0 || testutil.ToFloat64(w.ok) != 0 {
+		t.Fatalf("after an invalid file: %v failures, applied %v, last reload successful %v", n, got(), testutil.ToFloat64(w.ok))
 	}
 
 	cm.write("thresholds:\n  stall_threshold: 3s\n")
 	wait("reload of a fixed file", func() bool { return len(got()) == 2 })
+	if v := testutil.ToFloat64(w.ok); v != 1 {
+		t.Fatalf("after a fixed file: last reload successful %v", v)
+	}
 	hup <- syscall.SIGHUP
 	wait("reload on SIGHUP of an unchanged file", func() bool { return len(got()) == 3 })
 	if a := got(); a[1] != 3*time.Second || a[2] != 3*time.Second {
@@ -120,5 +123,50 @@ func TestWatcherApplyError(t *testing.T) {
 	w.check(true)
 	if n := testutil.ToFloat64(w.failures); n != 1 {
 		t.Fatalf("failures %v after a rejected Apply", n)
+	}
+}
+
+// TestWatcherSecretFiles: a change of a file the config names (a rotated
+// Secret behind webhook.secret_file or url_file) reloads the config.
+func TestWatcherSecretFiles(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("one"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "c.yaml")
+	if err := os.WriteFile(path, []byte("webhook:\n  url: http://127.0.0.1:1/\n  secret_file: "+secret+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	w, err := NewWatcher(WatcherConfig{Path: path, Apply: func(f *File) error {
+		s, err := Resolve(f, "")
+		if err == nil {
+			got = append(got, string(s.Webhook.Secret))
+		}
+		return err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.check(false)
+	if len(got) != 0 {
+		t.Fatalf("nothing changed, applied %v", got)
+	}
+	if err := os.WriteFile(secret, []byte("two"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.check(false)
+	w.check(false)
+	if len(got) != 1 || got[0] != "two" {
+		t.Fatalf("after the secret changed: applied %v, want [two] once", got)
+	}
+	if err := os.Remove(secret); err != nil {
+		t.Fatal(err)
+	}
+	w.check(false)
+	w.check(false)
+	if n := testutil.ToFloat64(w.failures); n != 1 || testutil.ToFloat64(w.ok) != 0 {
+		t.Fatalf("after the secret vanished: %v failures, last reload successful %v", n, testutil.ToFloat64(w.ok))
 	}
 }

@@ -37,7 +37,7 @@ func withPausesAndPrograms() agent.Snapshot {
 // and the exec-events gauge.
 func TestPauseAndProgramMetrics(t *testing.T) {
 	e := newExporter(t, &fakeSource{snap: withPausesAndPrograms()})
-	const l = `comm="svc",container="c0ffee",go_version="go1.26.8",namespace="",pid="100",pod="pod-1"`
+	const l = `comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"`
 	want := `
 # HELP memsight_gc_stw_pause_seconds Stop-the-world pause of each GC cycle that ended since memsight started watching the process, as runtime.MemStats.PauseNs (absent when unknown).
 # TYPE memsight_gc_stw_pause_seconds histogram

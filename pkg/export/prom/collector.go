@@ -1,12 +1,14 @@
 package prom
 
 import (
+	"math"
 	"slices"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/observe"
 )
 
@@ -15,6 +17,7 @@ type collector struct {
 	src          Source
 	kinds        []string
 	attachErrors []string
+	build        BuildInfo
 	d            *descs
 }
 
@@ -35,7 +38,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *observe.Sample) {
-	lv := []string{strconv.Itoa(p.PID), p.Comm, p.GoVersion, or(p.Container, p.ContainerID), or(p.Pod, p.PodUID), p.Namespace}
+	lv := []string{strconv.Itoa(p.PID), p.Comm, or(p.Container, p.ContainerID), or(p.Pod, p.PodUID), p.Namespace}
 	d := c.d
 	gauge := func(desc *prometheus.Desc, v float64, extra ...string) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, append(lv, extra...)...)
@@ -43,7 +46,11 @@ func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *obs
 	counter := func(desc *prometheus.Desc, v float64) {
 		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, v, lv...)
 	}
+	gauge(d.info, 1, buildLabels(p)...)
 	gauge(d.rss, float64(s.RSSBytes))
+	if s.FDs.Open >= 0 {
+		gauge(d.fds, float64(s.FDs.Open))
+	}
 	if q := s.Finalizers.QueueLength; q != nil {
 		gauge(d.finQueue, float64(*q))
 	}
@@ -67,33 +74,69 @@ func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *obs
 			ch <- pauseHistogram(d.gcPauses, h, lv)
 		}
 	}
-	if s.Heap != nil {
-		gauge(d.heapInuse, float64(s.Heap.InuseBytes))
+	if h := s.Heap; h != nil {
+		gauge(d.heapInuse, float64(h.InuseBytes))
+		gauge(d.heapLive, float64(h.LiveBytes))
+		if h.GoalBytes > 0 { // 0: unknown (the runtime's goal is at least 4 MiB)
+			gauge(d.heapGoal, float64(h.GoalBytes))
+		}
+		if h.MemoryLimitBytes > 0 && h.MemoryLimitBytes != math.MaxInt64 {
+			gauge(d.memLimit, float64(h.MemoryLimitBytes))
+		}
 	}
 	if s.Goroutines != nil {
 		gauge(d.goroutines, float64(s.Goroutines.User))
 	}
-	active := make(map[string]bool, len(s.Findings))
-	for _, f := range s.Findings {
-		active[f.Kind] = true
+	c.findings(gauge, s.Findings)
+}
+
+// findings emits memsight_finding_active and memsight_finding_severity for
+// every known kind (0 while inactive, so that alerts see a 0 before a 1),
+// and for any other kind while it is active.
+func (c *collector) findings(gauge func(*prometheus.Desc, float64, ...string), fs []observe.Finding) {
+	sev := make(map[string]float64, len(fs))
+	for _, f := range fs {
+		sev[f.Kind] = max(sev[f.Kind], severityValue(f.Severity))
+	}
+	emit := func(k string) {
+		active := 0.0
+		if _, ok := sev[k]; ok {
+			active = 1
+		}
+		gauge(c.d.finding, active, k)
+		gauge(c.d.severity, sev[k], k)
 	}
 	for _, k := range c.kinds {
-		v := 0.0
-		if active[k] {
-			v = 1
-		}
-		gauge(d.finding, v, k)
+		emit(k)
 	}
-	// A kind the exporter was not told about still shows while active.
-	for _, f := range s.Findings {
-		if !slices.Contains(c.kinds, f.Kind) {
-			gauge(d.finding, 1, f.Kind)
+	for _, k := range union(nil, sev) {
+		if !slices.Contains(c.kinds, k) {
+			emit(k)
 		}
 	}
 }
 
+// severityValue is memsight_finding_severity's value of an active finding:
+// 2 critical, 1 warning (or anything else: active is at least a warning).
+func severityValue(s string) float64 {
+	if s == detect.SeverityCritical {
+		return 2
+	}
+	return 1
+}
+
+// buildLabels are memsight_process_info's values after the process labels.
+func buildLabels(p agent.Process) []string {
+	if p.Build == nil {
+		return []string{p.GoVersion, "", "", ""}
+	}
+	b := p.Build
+	return []string{p.GoVersion, strconv.FormatBool(b.PIE), strconv.FormatBool(b.Stripped), strconv.FormatBool(b.Cgo)}
+}
+
 func (c *collector) self(ch chan<- prometheus.Metric, st agent.Stats) {
 	d := c.d
+	ch <- prometheus.MustNewConstMetric(d.build, prometheus.GaugeValue, 1, c.build.Version, c.build.Revision, c.build.GoVersion)
 	ch <- prometheus.MustNewConstMetric(d.watched, prometheus.GaugeValue, float64(st.Watched))
 	ch <- prometheus.MustNewConstMetric(d.binaries, prometheus.GaugeValue, float64(st.Binaries))
 	for _, r := range union(c.attachErrors, st.AttachErrors) {

@@ -28,8 +28,15 @@ type Config struct {
 	// AttachErrorReasons are reported as memsight_agent_attach_errors_total
 	// from 0 (default: the agent's reasons).
 	AttachErrorReasons []string
+	// Build is the agent's own version, exported as memsight_build_info.
+	Build BuildInfo
 	// Logger receives errors collecting and serving metrics. Nil discards them.
 	Logger *slog.Logger
+}
+
+// BuildInfo is memsight_build_info's labels; an empty value is "unknown".
+type BuildInfo struct {
+	Version, Revision, GoVersion string
 }
 
 // Exporter serves memsight's metrics.
@@ -58,7 +65,7 @@ func New(cfg Config) (*Exporter, error) {
 	for _, c := range []prometheus.Collector{
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		collectors.NewGoCollector(),
-		&collector{src: cfg.Source, kinds: cfg.FindingKinds, attachErrors: cfg.AttachErrorReasons, d: newDescs()},
+		&collector{src: cfg.Source, kinds: cfg.FindingKinds, attachErrors: cfg.AttachErrorReasons, build: cfg.Build.orUnknown(), d: newDescs()},
 	} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("registering a collector: %w", err)
@@ -78,4 +85,13 @@ func (e *Exporter) Handler() http.Handler {
 		ErrorHandling: promhttp.ContinueOnError,
 		Registry:      e.reg,
 	})
+}
+
+func (b BuildInfo) orUnknown() BuildInfo {
+	for _, v := range []*string{&b.Version, &b.Revision, &b.GoVersion} {
+		if *v == "" {
+			*v = "unknown"
+		}
+	}
+	return b
 }

@@ -2,6 +2,7 @@ package prom
 
 import (
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -38,15 +39,17 @@ func fixture() agent.Snapshot {
 			Running: &observe.Running{Function: "main.f", Seconds: 4.5}},
 		Cleanups:   observe.Cleanups{QueueLength: i64(2)},
 		GC:         &observe.GC{CyclesTotal: 7},
-		Heap:       &observe.Heap{InuseBytes: 8 << 20},
+		Heap:       &observe.Heap{InuseBytes: 8 << 20, LiveBytes: 5 << 20, GoalBytes: 10 << 20, MemoryLimitBytes: math.MaxInt64},
+		FDs:        observe.FDs{Open: 12},
 		Goroutines: &observe.Goroutines{Total: 12, User: 9},
-		Findings:   []observe.Finding{{Kind: "finalizer_stall"}, {Kind: "new_kind"}},
+		Findings:   []observe.Finding{{Kind: "finalizer_stall", Severity: "critical"}, {Kind: "new_kind", Severity: "warning"}},
 	}
-	bare := &observe.Sample{PID: 200, RSSBytes: 1 << 20}
+	bare := &observe.Sample{PID: 200, RSSBytes: 1 << 20, FDs: observe.FDs{Open: -1}}
 	return agent.Snapshot{
 		Time: time.Unix(0, 0),
 		Processes: []agent.Process{
-			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", ContainerID: "c0ffee", PodUID: "pod-1", State: agent.StateWatching, Sample: full},
+			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", Build: &agent.Build{PIE: true, Cgo: true}, ContainerID: "c0ffee", PodUID: "pod-1",
+				State: agent.StateWatching, Sample: full},
 			{PID: 200, Comm: "old", GoVersion: "go1.24.1", State: agent.StateWatching, Sample: bare},
 			{PID: 300, Comm: "nosample", GoVersion: "go1.26.8", State: agent.StateWatching},
 			{PID: 400, Comm: "bad", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "too old"},
@@ -72,8 +75,8 @@ func newExporter(t *testing.T, src Source) *Exporter {
 func TestAgentMetrics(t *testing.T) {
 	src := &fakeSource{snap: fixture()}
 	e := newExporter(t, src)
-	const labels100 = `comm="svc",container="c0ffee",go_version="go1.26.8",namespace="",pid="100",pod="pod-1"`
-	const labels200 = `comm="old",container="",go_version="go1.24.1",namespace="",pid="200",pod=""`
+	const labels100 = `comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"`
+	const labels200 = `comm="old",container="",namespace="",pid="200",pod=""`
 	want := `
 # HELP memsight_finalizer_queue_length Finalizers queued and not yet run, as the runtime counts them (Go 1.25+; absent when unknown).
 # TYPE memsight_finalizer_queue_length gauge
@@ -84,18 +87,38 @@ memsight_finalizer_running_seconds{` + labels100 + `} 4.5
 memsight_finalizer_running_seconds{` + labels200 + `} 0
 # HELP memsight_finding_active 1 while a finding of this kind is active for the process, else 0.
 # TYPE memsight_finding_active gauge
-memsight_finding_active{comm="old",container="",go_version="go1.24.1",kind="cleanup_stall",namespace="",pid="200",pod=""} 0
-memsight_finding_active{comm="old",container="",go_version="go1.24.1",kind="finalizer_stall",namespace="",pid="200",pod=""} 0
-memsight_finding_active{comm="svc",container="c0ffee",go_version="go1.26.8",kind="cleanup_stall",namespace="",pid="100",pod="pod-1"} 0
-memsight_finding_active{comm="svc",container="c0ffee",go_version="go1.26.8",kind="finalizer_stall",namespace="",pid="100",pod="pod-1"} 1
-memsight_finding_active{comm="svc",container="c0ffee",go_version="go1.26.8",kind="new_kind",namespace="",pid="100",pod="pod-1"} 1
+memsight_finding_active{comm="old",container="",kind="cleanup_stall",namespace="",pid="200",pod=""} 0
+memsight_finding_active{comm="old",container="",kind="finalizer_stall",namespace="",pid="200",pod=""} 0
+memsight_finding_active{comm="svc",container="c0ffee",kind="cleanup_stall",namespace="",pid="100",pod="pod-1"} 0
+memsight_finding_active{comm="svc",container="c0ffee",kind="finalizer_stall",namespace="",pid="100",pod="pod-1"} 1
+memsight_finding_active{comm="svc",container="c0ffee",kind="new_kind",namespace="",pid="100",pod="pod-1"} 1
+# HELP memsight_finding_severity Severity of the active finding of this kind: 1 warning, 2 critical; 0 while none is active. A finding can escalate (a stall running 30 times --stall-threshold, RSS doubling within the hour).
+# TYPE memsight_finding_severity gauge
+memsight_finding_severity{comm="old",container="",kind="cleanup_stall",namespace="",pid="200",pod=""} 0
+memsight_finding_severity{comm="old",container="",kind="finalizer_stall",namespace="",pid="200",pod=""} 0
+memsight_finding_severity{comm="svc",container="c0ffee",kind="cleanup_stall",namespace="",pid="100",pod="pod-1"} 0
+memsight_finding_severity{comm="svc",container="c0ffee",kind="finalizer_stall",namespace="",pid="100",pod="pod-1"} 2
+memsight_finding_severity{comm="svc",container="c0ffee",kind="new_kind",namespace="",pid="100",pod="pod-1"} 1
+# HELP memsight_process_info 1 for every watched Go process, with how its executable was built: go_version (the toolchain, e.g. go1.26.8), pie, stripped (no symbol table) and cgo (runtime/cgo linked in) as true or false, empty when unknown. Join it on pid to break other series down by these.
+# TYPE memsight_process_info gauge
+memsight_process_info{cgo="",comm="old",container="",go_version="go1.24.1",namespace="",pid="200",pie="",pod="",stripped=""} 1
+memsight_process_info{cgo="true",comm="svc",container="c0ffee",go_version="go1.26.8",namespace="",pid="100",pie="true",pod="pod-1",stripped="false"} 1
+# HELP memsight_process_open_fds Open file descriptors of the process, the entries of /proc/PID/fd (absent when unreadable).
+# TYPE memsight_process_open_fds gauge
+memsight_process_open_fds{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 12
+# HELP memsight_go_heap_live_bytes Heap bytes marked live by the last GC cycle, as /gc/heap/live:bytes (absent when unknown).
+# TYPE memsight_go_heap_live_bytes gauge
+memsight_go_heap_live_bytes{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 5.24288e+06
+# HELP memsight_go_heap_goal_bytes Heap size the next GC cycle is to start at, as /gc/heap/goal:bytes (absent when unknown).
+# TYPE memsight_go_heap_goal_bytes gauge
+memsight_go_heap_goal_bytes{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 1.048576e+07
 # HELP memsight_go_heap_inuse_bytes Bytes in in-use heap spans, as runtime.MemStats.HeapInuse (absent when unknown).
 # TYPE memsight_go_heap_inuse_bytes gauge
 memsight_go_heap_inuse_bytes{` + labels100 + `} 8.388608e+06
 # HELP memsight_goroutines Goroutines of the process, as runtime.NumGoroutine (absent when unknown).
 # TYPE memsight_goroutines gauge
 memsight_goroutines{` + labels100 + `} 9
-# HELP memsight_agent_attach_errors_total Failed attaches to Go processes, by reason.
+# HELP memsight_agent_attach_errors_total Failed attaches to Go processes, by reason: permission, unsupported, probe, runtime, panic.
 # TYPE memsight_agent_attach_errors_total counter
 memsight_agent_attach_errors_total{reason="other"} 2
 memsight_agent_attach_errors_total{reason="panic"} 0
@@ -105,6 +128,8 @@ memsight_agent_attach_errors_total{reason="runtime"} 0
 memsight_agent_attach_errors_total{reason="unsupported"} 1
 `
 	names := []string{"memsight_finalizer_queue_length", "memsight_finalizer_running_seconds", "memsight_finding_active",
+		"memsight_finding_severity", "memsight_process_info", "memsight_process_open_fds", "memsight_go_heap_live_bytes",
+		"memsight_go_heap_goal_bytes", "memsight_go_memory_limit_bytes",
 		"memsight_go_heap_inuse_bytes", "memsight_goroutines", "memsight_agent_attach_errors_total"}
 	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), names...); err != nil {
 		t.Error(err)
@@ -116,7 +141,7 @@ memsight_agent_attach_errors_total{reason="unsupported"} 1
 	for name, n := range map[string]int{
 		"memsight_process_rss_bytes": 2, "memsight_finalizers_queued_total": 1, "memsight_finalizers_executed_total": 1,
 		"memsight_cleanup_queue_length": 1, "memsight_gc_cycles_total": 1, "memsight_agent_watched_processes": 1,
-		"memsight_agent_skipped_processes": 3, "memsight_agent_ready": 1,
+		"memsight_agent_skipped_processes": 3, "memsight_agent_ready": 1, "memsight_build_info": 1,
 	} {
 		if got, err := testutil.GatherAndCount(e.Registry(), name); err != nil || got != n {
 			t.Errorf("%s: %d series (%v), want %d", name, got, err, n)
@@ -174,10 +199,37 @@ func TestAgentMetricsPodNames(t *testing.T) {
 	want := `
 # HELP memsight_process_rss_bytes Resident set size of the process (VmRSS).
 # TYPE memsight_process_rss_bytes gauge
-memsight_process_rss_bytes{comm="old",container="",go_version="go1.24.1",namespace="",pid="200",pod=""} 1.048576e+06
-memsight_process_rss_bytes{comm="svc",container="app",go_version="go1.26.8",namespace="shop",pid="100",pod="web-7d9f"} 5.24288e+07
+memsight_process_rss_bytes{comm="old",container="",namespace="",pid="200",pod=""} 1.048576e+06
+memsight_process_rss_bytes{comm="svc",container="app",namespace="shop",pid="100",pod="web-7d9f"} 5.24288e+07
 `
 	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), "memsight_process_rss_bytes"); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestMemoryLimitAndBuildInfo: a memory limit is exported when one is set
+// (math.MaxInt64 is none: no series), and memsight_build_info carries the
+// agent's version, "unknown" for what is not known.
+func TestMemoryLimitAndBuildInfo(t *testing.T) {
+	snap := fixture()
+	s := *snap.Processes[0].Sample
+	h := *s.Heap
+	h.MemoryLimitBytes = 400 << 20
+	s.Heap = &h
+	snap.Processes[0].Sample = &s
+	e, err := New(Config{Source: &fakeSource{snap: snap}, Build: BuildInfo{Version: "v1.2.3", GoVersion: "go1.26.8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `
+# HELP memsight_build_info 1, with the agent's version, VCS revision and Go version as labels.
+# TYPE memsight_build_info gauge
+memsight_build_info{goversion="go1.26.8",revision="unknown",version="v1.2.3"} 1
+# HELP memsight_go_memory_limit_bytes The process's memory limit, GOMEMLIMIT or debug.SetMemoryLimit (absent when unknown or when no limit is set).
+# TYPE memsight_go_memory_limit_bytes gauge
+memsight_go_memory_limit_bytes{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 4.194304e+08
+`
+	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), "memsight_build_info", "memsight_go_memory_limit_bytes"); err != nil {
 		t.Error(err)
 	}
 }

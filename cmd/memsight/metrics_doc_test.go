@@ -58,9 +58,10 @@ func fullSnapshot() agent.Snapshot {
 		bounds = append(bounds, float64(ns)/1e9)
 		counts = append(counts, 0)
 	}
+	u := uint64(1)
 	s := &observe.Sample{
 		PID: 1, RSSBytes: 1, FDs: observe.FDs{Open: 1},
-		Finalizers: observe.Finalizers{QueueLength: &n},
+		Finalizers: observe.Finalizers{QueueLength: &n, QueuedTotal: &u, ExecutedTotal: &u},
 		Cleanups:   observe.Cleanups{QueueLength: &n},
 		GC:         &observe.GC{PauseHistogram: &observe.PauseHistogram{UpperBoundsSeconds: bounds, CumulativeCounts: counts}},
 		Heap:       &observe.Heap{GoalBytes: 1, MemoryLimitBytes: 1},

@@ -9,10 +9,14 @@ FUZZTIME ?= 10s
 # deadline exceeded" at the end of -fuzztime (golang/go#75804, fixed in 1.27).
 FUZZ_GOTOOLCHAIN ?= go1.27.3
 IMAGE    ?= memsight:$(VERSION)
+# What .ci/setup installs (helm) lands in GOBIN: make finds it there even
+# when GOBIN is not on the caller's PATH.
+GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+export PATH := $(PATH):$(GOBIN_DIR)
 # Packages with fuzz targets, as "package:FuzzName".
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -r grep -H '^func Fuzz' | sed -E 's|^(.*)/[^/]*_test.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
-.PHONY: help build image generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
+.PHONY: help setup build image generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
@@ -26,7 +30,8 @@ image: ## build the container image IMAGE with docker (OCI labels: version, git 
 		--build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
 		--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE) .
 
-generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang-14
+generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang-14 (installs clang-14, llvm, libbpf-dev when missing)
+	@bash .ci/setup generate
 	$(GO) generate ./pkg/probe/...
 
 check-generated: generate ## fail if the committed BPF objects differ from a fresh build
@@ -35,7 +40,10 @@ check-generated: generate ## fail if the committed BPF objects differ from a fre
 test: unit fuzz ## the whole suite: unit + real-process BPF tests, then each fuzz target briefly
 	@echo "make test: all passed"
 
-unit: ## go test ./... (BPF tests load for real: run as root)
+setup: ## install what the tests need when missing: helm, Chromium, the Go 1.27.3 toolchain (.ci/setup)
+	@bash .ci/setup test
+
+unit: setup ## go test ./... (BPF tests load for real: run as root)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 

@@ -10,12 +10,14 @@ import (
 	"syscall"
 )
 
-// version is set at link time (-X main.version=...).
-var version = "dev"
+// version is set at link time (-X main.version=v…, make build and make
+// release, from the VERSION file); left empty, `memsight version` reports
+// the version the go command recorded in the build info.
+var version string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(version).ExecuteContext(ctx)
+	err := newRootCmd(readBuildVersion(version)).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "memsight: %v\n", err)

@@ -93,6 +93,7 @@ func gitHead(t *testing.T, dir string) string {
 // go command cannot stamp from a git worktree (.git is a file there), which
 // is one more reason to build in a clone.
 func TestBuildFromCommittedTree(t *testing.T) {
+	t.Parallel()
 	head := gitHead(t, ".")
 	gomod, err := os.ReadFile("../../go.mod")
 	if err != nil {
@@ -134,6 +135,7 @@ func TestBuildFromCommittedTree(t *testing.T) {
 	if !strings.HasPrefix(version, "v") || !strings.Contains(version, head[:12]) && !regexp.MustCompile(`^v[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(version) {
 		t.Errorf("clone of HEAD: version %q, want a tag or a pseudo-version naming %s", version, head[:12])
 	}
+	t.Logf("a clone of HEAD built with go build: memsight %s, revision %s", version, rev)
 
 	if err := os.WriteFile(filepath.Join(clone, "README.md"), []byte("changed\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -10,10 +10,12 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// buildVersion says which memsight this is. make build and make release
-// stamp Version (-X main.version, from the VERSION file); a binary built by
-// `go install …/cmd/memsight@v0.1.0` or `go build` in a checkout takes it
-// from the build info the go command records, as it does the revision.
+// buildVersion says which memsight this is. make build, make release and
+// the Dockerfile stamp the version (-X main.version, from the VERSION file)
+// and the commit (-X main.revision); a binary built by `go install
+// …/cmd/memsight@v0.1.0` or `go build` in a checkout takes them from the
+// build info the go command records. The build info's commit wins over
+// the stamped one: it is the go command's own record of the tree built.
 type buildVersion struct {
 	Version   string // stamped, else the main module's version, else "devel"
 	Revision  string // the commit built, "" if unknown
@@ -25,15 +27,15 @@ type buildVersion struct {
 // (v0.0.0-20261201120000-abcdef123456, v0.1.1-0.20261201120000-abcdef123456).
 var pseudoRev = regexp.MustCompile(`[-.][0-9]{14}-([0-9a-f]{12})(\+[0-9A-Za-z.-]+)?$`)
 
-func readBuildVersion(stamped string) buildVersion {
+func readBuildVersion(stamped, stampedRevision string) buildVersion {
 	bi, _ := debug.ReadBuildInfo()
-	return buildVersionFrom(stamped, bi)
+	return buildVersionFrom(stamped, stampedRevision, bi)
 }
 
 // buildVersionFrom is readBuildVersion's core; bi may be nil (a binary
 // built without module support).
-func buildVersionFrom(stamped string, bi *debug.BuildInfo) buildVersion {
-	v := buildVersion{Version: stamped, GoVersion: runtime.Version()}
+func buildVersionFrom(stamped, stampedRevision string, bi *debug.BuildInfo) buildVersion {
+	v := buildVersion{Version: stamped, Revision: stampedRevision, GoVersion: runtime.Version()}
 	if bi == nil {
 		if v.Version == "" {
 			v.Version = "devel"
@@ -50,7 +52,7 @@ func buildVersionFrom(stamped string, bi *debug.BuildInfo) buildVersion {
 	for _, s := range bi.Settings {
 		switch s.Key {
 		case "vcs.revision":
-			v.Revision = s.Value
+			v.Revision = s.Value // the go command's record wins over a stamp
 		case "vcs.modified":
 			v.Modified = s.Value == "true"
 		}

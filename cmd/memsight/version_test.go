@@ -17,30 +17,34 @@ func TestBuildVersionFrom(t *testing.T) {
 	}
 	rev := "0123456789abcdef0123456789abcdef01234567"
 	for _, tc := range []struct {
-		name    string
-		stamped string
-		bi      *debug.BuildInfo
-		want    buildVersion
+		name       string
+		stamped    string
+		stampedRev string
+		bi         *debug.BuildInfo
+		want       buildVersion
 	}{
-		{"make build: the stamp wins", "v0.1.0",
+		{"make build: the stamp wins", "v0.1.0", "fedcba",
 			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261201120000-0123456789ab+dirty"}, Settings: vcs(rev, "true")},
 			buildVersion{Version: "v0.1.0", Revision: rev, Modified: true, GoVersion: "go1.26.8"}},
-		{"go install @v0.1.0: no VCS settings", "",
+		{"make build in a git worktree (no VCS settings): the stamped commit", "v0.1.0", "fedcba",
+			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
+			buildVersion{Version: "v0.1.0", Revision: "fedcba", GoVersion: "go1.26.8"}},
+		{"go install @v0.1.0: no VCS settings", "", "",
 			&debug.BuildInfo{GoVersion: "go1.27.3", Main: debug.Module{Version: "v0.1.0"}},
 			buildVersion{Version: "v0.1.0", GoVersion: "go1.27.3"}},
-		{"go install @main: the pseudo-version's commit", "",
+		{"go install @main: the pseudo-version's commit", "", "",
 			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.1.1-0.20261201120000-0123456789ab"}},
 			buildVersion{Version: "v0.1.1-0.20261201120000-0123456789ab", Revision: "0123456789ab", GoVersion: "go1.26.8"}},
-		{"go build in a checkout", "",
+		{"go build in a checkout", "", "",
 			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "v0.0.0-20261201120000-0123456789ab+dirty"}, Settings: vcs(rev, "true")},
 			buildVersion{Version: "v0.0.0-20261201120000-0123456789ab+dirty", Revision: rev, Modified: true, GoVersion: "go1.26.8"}},
-		{"-buildvcs=false", "",
+		{"-buildvcs=false", "", "",
 			&debug.BuildInfo{GoVersion: "go1.26.8", Main: debug.Module{Version: "(devel)"}},
 			buildVersion{Version: "devel", GoVersion: "go1.26.8"}},
-		{"no build info", "", nil, buildVersion{Version: "devel", GoVersion: runtime.Version()}},
+		{"no build info", "", "", nil, buildVersion{Version: "devel", GoVersion: runtime.Version()}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := buildVersionFrom(tc.stamped, tc.bi); got != tc.want {
+			if got := buildVersionFrom(tc.stamped, tc.stampedRev, tc.bi); got != tc.want {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 		})

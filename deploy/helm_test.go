@@ -245,7 +245,7 @@ func TestChartMatchesBase(t *testing.T) {
 }
 
 // requireHelm returns the helm binary on PATH. Without one the test fails
-// (.ci/run installs it) unless MEMSIGHT_SKIP_HELM=1 asks to skip, like
+// (make test installs it: .ci/setup) unless MEMSIGHT_SKIP_HELM=1 asks to skip, like
 // MEMSIGHT_SKIP_BPF for the BPF tests.
 func requireHelm(t *testing.T) string {
 	t.Helper()
@@ -256,7 +256,7 @@ func requireHelm(t *testing.T) string {
 	if os.Getenv("MEMSIGHT_SKIP_HELM") == "1" {
 		t.Skip("MEMSIGHT_SKIP_HELM=1: helm template test skipped on request")
 	}
-	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (.ci/run does), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
+	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (make test does: .ci/setup), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
 	return ""
 }
 

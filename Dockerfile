@@ -1,20 +1,27 @@
-# memsight image. Build with `make image`, which sets the OCI labels' version,
-# revision and creation time.
+# memsight image. Build with `make image` (this machine's platform) or
+# `make image-push` (linux/amd64 and linux/arm64 with docker buildx), which
+# set the version (the VERSION file's) and the OCI labels' revision and
+# creation time.
 #
 # Stage build: a static binary (CGO_ENABLED=0, -trimpath) with the committed
 # BPF objects embedded: nothing is generated, so no clang is needed anywhere.
-FROM golang:1.26.8 AS build
+# It runs on the build machine's platform and cross-compiles for the target
+# one (buildx sets TARGETOS and TARGETARCH), so no emulation is needed.
+FROM --platform=$BUILDPLATFORM golang:1.26.8 AS build
 WORKDIR /src
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-ARG VERSION=dev
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X main.version=${VERSION}" -o /out/memsight ./cmd/memsight
+ARG VERSION
+ARG REVISION
+ARG TARGETOS
+ARG TARGETARCH
+RUN CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} go build -trimpath -ldflags "-s -w -X main.version=${VERSION} -X main.revision=${REVISION}" -o /out/memsight ./cmd/memsight
 
 # Final stage: distroless static (CA certificates, tzdata, /etc/passwd; no
 # shell, no package manager) and the binary, nothing else.
 FROM gcr.io/distroless/static-debian12
-ARG VERSION=dev
+ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
 LABEL org.opencontainers.image.title="memsight" \

@@ -1,32 +1,75 @@
 # memsight — make help lists the targets.
 GO       ?= go
 BIN      ?= bin/memsight
-VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS  := -s -w -X main.version=$(VERSION)
+# The version, in one place: the deploy/VERSION file (SemVer, 0.1.0). Binaries,
+# the git tag and image tags are v0.1.0, the chart's version 0.1.0 and its
+# appVersion v0.1.0; deploy/version_test.go checks that every file agrees.
+# The commit is stamped too, for the builds where the go command records
+# none (a git worktree); a dirty tree shows in the build info.
+RELEASE  := $(shell cat deploy/VERSION)
+VERSION  := v$(RELEASE)
+REVISION := $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS  := -s -w -X main.version=$(VERSION) -X main.revision=$(REVISION)
+# -buildvcs=auto overrides a GOFLAGS=-buildvcs=false in the go env, so that
+# release binaries record their commit.
+GOBUILD  := CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=auto -ldflags '$(LDFLAGS)'
+PLATFORMS ?= linux/amd64 linux/arm64
+DIST     ?= dist
 FUZZTIME ?= 10s
 # Fuzzing runs on go1.27.3 (fetched by the go command, as the cross-version
 # tests do): go1.26's fuzz coordinator can fail a clean run with "context
 # deadline exceeded" at the end of -fuzztime (golang/go#75804, fixed in 1.27).
 FUZZ_GOTOOLCHAIN ?= go1.27.3
-IMAGE    ?= memsight:$(VERSION)
+IMAGE_REPO ?= ghcr.io/memsight/memsight
+IMAGE    ?= $(IMAGE_REPO):$(VERSION)
+IMAGE_BUILD_ARGS = --build-arg VERSION=$(VERSION) \
+	--build-arg REVISION=$(or $(REVISION),unknown) \
+	--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# What .ci/setup installs (helm) lands in GOBIN: make finds it there even
+# when GOBIN is not on the caller's PATH.
+GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
+export PATH := $(PATH):$(GOBIN_DIR)
+space := $(subst ,, )
+comma := ,
 # Packages with fuzz targets, as "package:FuzzName".
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -r grep -H '^func Fuzz' | sed -E 's|^(.*)/[^/]*_test.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
-.PHONY: help build image generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
+.PHONY: help setup build release image image-push generate check-generated test unit fuzz lint fmt demo bench clean update-offsets
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 20
 
 build: ## build bin/memsight (needs no clang: BPF objects are committed)
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/memsight
+	$(GOBUILD) -o $(BIN) ./cmd/memsight
 
-image: ## build the container image IMAGE with docker (OCI labels: version, git revision, build time)
+release: ## dist/: static binaries for PLATFORMS (tar.gz with the licenses), their SBOMs, the chart package, SHA256SUMS
+	@bash .ci/setup release
+	rm -rf $(DIST) && mkdir -p $(DIST)
+	@set -e; epoch=$$(git log -1 --format=%ct 2>/dev/null || echo 0); \
+	for p in $(PLATFORMS); do \
+		os=$${p%/*}; arch=$${p#*/}; obj=$$arch; [ $$arch = amd64 ] && obj=x86; \
+		name=memsight-$(RELEASE).$$os-$$arch; mkdir -p $(DIST)/$$name; \
+		echo "release: $$name"; \
+		GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(DIST)/$$name/memsight ./cmd/memsight; \
+		cp -r LICENSE bpf/LICENSES README.md $(DIST)/$$name/; \
+		$(GO) run ./deploy/sbom -o $(DIST)/$$name.cdx.json -version $(VERSION) -time $$epoch \
+			-bpf pkg/probe/memsight_$${obj}_bpfel.o $(DIST)/$$name/memsight; \
+		tar -C $(DIST) --sort=name --mtime=@$$epoch --owner=0 --group=0 --numeric-owner -cf - $$name | gzip -n > $(DIST)/$$name.tar.gz; \
+		rm -r $(DIST)/$$name; \
+	done
+	helm package deploy/helm/memsight --destination $(DIST)
+	cd $(DIST) && sha256sum * > SHA256SUMS && cat SHA256SUMS
+
+image: ## build the container image IMAGE for this machine's platform with docker (OCI labels: version, git revision, build time)
 	@command -v docker >/dev/null || { echo "make image needs docker"; exit 1; }
-	docker build --build-arg VERSION=$(VERSION) \
-		--build-arg REVISION=$$(git rev-parse HEAD 2>/dev/null || echo unknown) \
-		--build-arg CREATED=$$(date -u +%Y-%m-%dT%H:%M:%SZ) -t $(IMAGE) .
+	docker build $(IMAGE_BUILD_ARGS) -t $(IMAGE) .
 
-generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang-14
+image-push: ## build the linux/amd64 and linux/arm64 image with docker buildx and push it as IMAGE
+	@command -v docker >/dev/null || { echo "make image-push needs docker with buildx"; exit 1; }
+	docker buildx build --platform $(subst $(space),$(comma),$(PLATFORMS)) $(IMAGE_BUILD_ARGS) -t $(IMAGE) --push .
+
+generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang-14 (installs clang-14, llvm, libbpf-dev when missing)
+	@bash .ci/setup generate
 	$(GO) generate ./pkg/probe/...
 
 check-generated: generate ## fail if the committed BPF objects differ from a fresh build
@@ -35,7 +78,10 @@ check-generated: generate ## fail if the committed BPF objects differ from a fre
 test: unit fuzz ## the whole suite: unit + real-process BPF tests, then each fuzz target briefly
 	@echo "make test: all passed"
 
-unit: ## go test ./... (BPF tests load for real: run as root)
+setup: ## install what the tests need when missing: helm, Chromium, the Go 1.27.3 toolchain (.ci/setup)
+	@bash .ci/setup test
+
+unit: setup ## go test ./... (BPF tests load for real: run as root)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
 
@@ -61,7 +107,7 @@ bench: build ## benchmarks: target throughput with and without memsight (writes 
 	./bench/run.sh $(BIN)
 
 clean: ## remove build outputs
-	rm -rf bin
+	rm -rf bin $(DIST)
 
 update-offsets: ## regenerate pkg/goexe/layout_table.json from the DWARF of go1.20..go1.27 builds (fetches toolchains)
 	$(GO) run ./pkg/goexe/internal/layoutgen -out pkg/goexe/layout_table.json

@@ -3,6 +3,7 @@ module github.com/memsight/memsight
 go 1.26.7
 
 require (
+	github.com/CycloneDX/cyclonedx-go v0.12.0
 	github.com/cilium/ebpf v0.22.0
 	github.com/go-logr/logr v1.4.4
 	github.com/google/pprof v0.0.0-20261105003125-4bf881d7fb0b

@@ -102,7 +102,7 @@ func requireHelm(t *testing.T) string {
 	if os.Getenv("MEMSIGHT_SKIP_HELM") == "1" {
 		t.Skip("MEMSIGHT_SKIP_HELM=1: helm tests skipped on request")
 	}
-	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (make test does), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
+	t.Fatalf("helm is not on PATH (%v): install it with `go install helm.sh/helm/v3/cmd/helm@v3.22.0` (make test does: .ci/setup), or set MEMSIGHT_SKIP_HELM=1 to skip", err)
 	return ""
 }
 

@@ -24,8 +24,8 @@ type instruction struct {
 
 // stage is one FROM and the instructions that follow it.
 type stage struct {
-	base, name string
-	ins        []instruction
+	base, name, platform string
+	ins                  []instruction
 }
 
 func (s *stage) all(cmd string) []string {
@@ -40,7 +40,7 @@ func (s *stage) all(cmd string) []string {
 
 // parseDockerfile splits a Dockerfile into stages. It knows what this
 // repository's Dockerfile uses: comments, blank lines, backslash
-// continuations, FROM image [AS name].
+// continuations, FROM [--platform=P] image [AS name].
 func parseDockerfile(t *testing.T, src []byte) []*stage {
 	t.Helper()
 	var stages []*stage
@@ -61,11 +61,20 @@ func parseDockerfile(t *testing.T, src []byte) []*stage {
 		in := instruction{strings.ToUpper(cmd), strings.TrimSpace(args)}
 		if in.cmd == "FROM" {
 			f := strings.Fields(in.args)
-			s := &stage{base: f[0]}
+			s := &stage{}
+			if len(f) > 0 {
+				if p, ok := strings.CutPrefix(f[0], "--platform="); ok {
+					s.platform, f = p, f[1:]
+				}
+			}
+			if len(f) == 0 {
+				t.Fatalf("Dockerfile: FROM %s: want FROM [--platform=P] image [AS name]", in.args)
+			}
+			s.base = f[0]
 			if len(f) == 3 && strings.EqualFold(f[1], "AS") {
 				s.name = f[2]
 			} else if len(f) != 1 {
-				t.Fatalf("Dockerfile: FROM %s: want FROM image [AS name]", in.args)
+				t.Fatalf("Dockerfile: FROM %s: want FROM [--platform=P] image [AS name]", in.args)
 			}
 			stages = append(stages, s)
 			continue
@@ -121,14 +130,32 @@ func TestDockerfile(t *testing.T) {
 			goBuild = r
 		}
 	}
-	for _, want := range []string{"CGO_ENABLED=0", "-trimpath", "-X main.version=${VERSION}", "./cmd/memsight"} {
+	for _, want := range []string{"CGO_ENABLED=0", "GOOS=${TARGETOS}", "GOARCH=${TARGETARCH}", "-trimpath", "-X main.version=${VERSION}", "-X main.revision=${REVISION}", "./cmd/memsight"} {
 		if !strings.Contains(goBuild, want) {
 			t.Errorf("build stage: go build %q lacks %s", goBuild, want)
+		}
+	}
+	// Multi-arch with buildx: the build stage runs natively and cross-compiles
+	// (no emulation; the binary is pure Go), the final stage is the target's.
+	if build.platform != "$BUILDPLATFORM" {
+		t.Errorf("build stage FROM --platform=%q: want --platform=$BUILDPLATFORM, cross-compiling for TARGETOS/TARGETARCH", build.platform)
+	}
+	buildArgs := map[string]bool{}
+	for _, a := range build.all("ARG") {
+		name, _, _ := strings.Cut(a, "=")
+		buildArgs[name] = true
+	}
+	for _, a := range []string{"TARGETOS", "TARGETARCH", "VERSION", "REVISION"} {
+		if !buildArgs[a] {
+			t.Errorf("build stage declares no ARG %s", a)
 		}
 	}
 
 	// The final stage: distroless static, only the binary copied in, nothing run.
 	final := stages[len(stages)-1]
+	if final.platform != "" {
+		t.Errorf("final stage FROM --platform=%s: the final stage must be the target platform's", final.platform)
+	}
 	if !strings.HasPrefix(final.base, "gcr.io/distroless/static") || strings.Contains(final.base, "debug") {
 		t.Errorf("final stage FROM %s: want gcr.io/distroless/static (CA certificates, no shell)", final.base)
 	}
@@ -184,17 +211,31 @@ func TestDockerfile(t *testing.T) {
 		}
 	}
 
-	// make image passes those args.
+	// make image and make image-push pass those args, and the version.
 	mk := string(readFile(t, makefile))
-	_, recipe, ok := strings.Cut(mk, "\nimage:")
+	_, argsDef, ok := strings.Cut(mk, "\nIMAGE_BUILD_ARGS = ")
 	if !ok {
-		t.Fatal("Makefile has no image target")
+		t.Fatal("Makefile defines no IMAGE_BUILD_ARGS")
 	}
-	recipe, _, _ = strings.Cut(recipe, "\n\n")
-	for _, arg := range []string{"VERSION", "REVISION", "CREATED"} {
-		if !strings.Contains(recipe, "--build-arg "+arg+"=") {
-			t.Errorf("make image does not pass --build-arg %s=", arg)
+	argsDef = strings.ReplaceAll(argsDef, "\\\n", " ")
+	argsDef, _, _ = strings.Cut(argsDef, "\n")
+	for _, arg := range []string{"VERSION=$(VERSION)", "REVISION=", "CREATED="} {
+		if !strings.Contains(argsDef, "--build-arg "+arg) {
+			t.Errorf("IMAGE_BUILD_ARGS %q does not pass --build-arg %s", argsDef, arg)
 		}
+	}
+	for _, target := range []string{"image", "image-push"} {
+		_, recipe, ok := strings.Cut(mk, "\n"+target+":")
+		if !ok {
+			t.Fatalf("Makefile has no %s target", target)
+		}
+		recipe, _, _ = strings.Cut(recipe, "\n\n")
+		if !strings.Contains(recipe, "$(IMAGE_BUILD_ARGS)") {
+			t.Errorf("make %s does not pass $(IMAGE_BUILD_ARGS)", target)
+		}
+	}
+	if _, recipe, _ := strings.Cut(mk, "\nimage-push:"); !strings.Contains(recipe, "buildx build --platform") {
+		t.Error("make image-push does not build with docker buildx --platform")
 	}
 }
 

@@ -24,7 +24,7 @@ func TestKustomizeBuild(t *testing.T) {
 		t.Errorf("want the Namespace")
 	}
 	o.check(t, "memsight", true)
-	if img := o.daemonSets[0].Spec.Template.Spec.Containers[0].Image; img != "ghcr.io/memsight/memsight:latest" {
-		t.Errorf("image %q", img)
+	if img, want := o.daemonSets[0].Spec.Template.Spec.Containers[0].Image, imageRepo+":v"+releaseVersion(t); img != want {
+		t.Errorf("image %q, want %q", img, want)
 	}
 }

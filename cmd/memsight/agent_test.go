@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	ebpflink "github.com/cilium/ebpf/link"
+
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/testutil"
 )
@@ -521,27 +523,15 @@ func TestAgentKilledLeavesNoUprobe(t *testing.T) {
 	if len(ids) == 0 {
 		t.Fatalf("the agent holds no uprobe link on %s", idle)
 	}
+	if seen := attachedLinks(t, ids); len(seen) != len(ids) {
+		t.Fatalf("the kernel's link list has %d of the agent's %d uprobe links before the kill", len(seen), len(ids))
+	}
 	_ = a.cmd.Process.Kill()
 	<-a.done
-	var left []int
+	var left []ebpflink.ID
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		out, err := exec.Command("/usr/sbin/bpftool", "-j", "link", "show").Output()
-		if err != nil {
-			t.Fatalf("bpftool link show: %v", err)
-		}
-		var links []struct {
-			ID int `json:"id"`
-		}
-		if err := json.Unmarshal(out, &links); err != nil {
-			t.Fatalf("decoding bpftool output: %v", err)
-		}
-		left = left[:0]
-		for _, l := range links {
-			if ids[l.ID] {
-				left = append(left, l.ID)
-			}
-		}
+		left = attachedLinks(t, ids)
 		if len(left) == 0 || time.Now().After(deadline) {
 			break
 		}
@@ -556,9 +546,28 @@ func TestAgentKilledLeavesNoUprobe(t *testing.T) {
 	}
 }
 
+// attachedLinks returns those of ids that are still BPF links of the kernel,
+// walking every link ID (BPF_LINK_GET_NEXT_ID) through cilium/ebpf as
+// `bpftool link show` does, so that the check needs no tool installed.
+func attachedLinks(t *testing.T, ids map[ebpflink.ID]bool) []ebpflink.ID {
+	t.Helper()
+	var it ebpflink.Iterator
+	defer it.Close()
+	var left []ebpflink.ID
+	for it.Next() {
+		if ids[it.ID] {
+			left = append(left, it.ID)
+		}
+	}
+	if err := it.Err(); err != nil {
+		t.Fatalf("listing the kernel's BPF links: %v", err)
+	}
+	return left
+}
+
 // uprobeLinks returns the IDs of the uprobe_multi links process pid holds
 // on path, from its fdinfo.
-func uprobeLinks(t *testing.T, pid int, path string) map[int]bool {
+func uprobeLinks(t *testing.T, pid int, path string) map[ebpflink.ID]bool {
 	t.Helper()
 	dir := fmt.Sprintf("/proc/%d/fdinfo", pid)
 	ents, err := os.ReadDir(dir)
@@ -566,15 +575,15 @@ func uprobeLinks(t *testing.T, pid int, path string) map[int]bool {
 		t.Fatal(err)
 	}
 	re := regexp.MustCompile(`link_id:\s+(\d+)`)
-	ids := map[int]bool{}
+	ids := map[ebpflink.ID]bool{}
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
 		if err != nil || !strings.Contains(string(b), "link_type:\tuprobe_multi") || !strings.Contains(string(b), path) {
 			continue
 		}
 		if m := re.FindSubmatch(b); m != nil {
-			id, _ := strconv.Atoi(string(m[1]))
-			ids[id] = true
+			id, _ := strconv.ParseUint(string(m[1]), 10, 32)
+			ids[ebpflink.ID(id)] = true
 		}
 	}
 	return ids

@@ -10,12 +10,15 @@ import (
 	"syscall"
 )
 
-// version is set at link time (-X main.version=...).
-var version = "dev"
+// version and revision are set at link time by make and the Dockerfile
+// (-X main.version=v… from the VERSION file, -X main.revision=<commit>);
+// left empty, `memsight version` reports what the go command recorded in
+// the build info.
+var version, revision string
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := newRootCmd(version).ExecuteContext(ctx)
+	err := newRootCmd(readBuildVersion(version, revision)).ExecuteContext(ctx)
 	stop()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "memsight: %v\n", err)

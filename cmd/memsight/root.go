@@ -28,7 +28,7 @@ func (g *globalOptions) logger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-func newRootCmd(version string) *cobra.Command {
+func newRootCmd(version buildVersion) *cobra.Command {
 	g := &globalOptions{}
 	root := &cobra.Command{
 		Use:   "memsight",
@@ -39,7 +39,7 @@ growth, or memory outside the Go heap. It attaches uprobes to the Go runtime and
 reads runtime state from the process's memory (read only).`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		Version:       version,
+		Version:       version.Version,
 	}
 	root.PersistentFlags().StringVar(&g.procRoot, "path.procfs", "/proc", "procfs mount point (the host's /proc when running in a container)")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")

@@ -97,6 +97,7 @@ matching is detached at its next sample.`,
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", ":9464", "address of the HTTP server (the page at /, /metrics, /api/v1/..., /healthz, /readyz)")
 	f.DurationVar(&o.cfg.Interval, "interval", agent.DefaultInterval, "time between two samples of a process")
+	f.DurationVar(&o.cfg.SlowInterval, "slow-interval", agent.DefaultSlowInterval, "time between two goroutine censuses and /proc/PID/status reads of a process (sooner when it starts new goroutines); the cheap reads run every --interval")
 	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes: a safety net behind exec events (250ms when exec events are unavailable and this is left at its default)")
 	f.DurationVar(&o.cfg.Reconcile, "reconcile-interval", agent.DefaultReconcile, "how often every process is checked again (late execs, failed attaches)")
 	f.DurationVar(&o.cfg.MinProcessAge, "min-process-age", 0, "attach only to processes at least this old")

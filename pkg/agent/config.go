@@ -17,6 +17,7 @@ import (
 // Defaults of Config.
 const (
 	DefaultInterval     = time.Second
+	DefaultSlowInterval = 10 * time.Second
 	DefaultRescan       = 2 * time.Second // with exec events; see FallbackRescan
 	DefaultReconcile    = 30 * time.Second
 	DefaultMaxProcesses = 256
@@ -49,6 +50,10 @@ type Config struct {
 	Detect detect.Config
 	// Interval is the time between two samples of one process.
 	Interval time.Duration
+	// SlowInterval is how often a process's costly reads run (the
+	// goroutine census, /proc/PID/status): see observe.AttachConfig's
+	// SlowEvery. The other reads run every Interval.
+	SlowInterval time.Duration
 	// Rescan is how often /proc is listed for new and vanished PIDs. With
 	// the probes' exec events (the normal case) a new program is inspected
 	// on its exec and the rescan is a safety net; without them, a Rescan
@@ -98,6 +103,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	def(&c.Interval, DefaultInterval)
+	def(&c.SlowInterval, DefaultSlowInterval)
 	def(&c.Rescan, DefaultRescan)
 	def(&c.Reconcile, DefaultReconcile)
 	def(&c.ExecWindow, DefaultExecWindow)

@@ -95,6 +95,22 @@ func (a *Agent) due(e *entry, now time.Time, full bool) bool {
 	return false
 }
 
+// execedWatched is execed for a watched process, from its worker before
+// each sample. With exec events, /proc/PID/exe is only a safety net (for
+// an event lost in a full ring buffer): it is looked at every SlowInterval,
+// not every sample.
+func (a *Agent) execedWatched(e *entry) bool {
+	if a.exec.stale(e.pid) {
+		return true
+	}
+	now := time.Now()
+	if a.cfg.Probes.ExecEvents() && now.Sub(e.exeChecked) < a.cfg.SlowInterval {
+		return false
+	}
+	e.exeChecked = now
+	return a.execed(e)
+}
+
 // execed reports whether e's process exec'd since it was inspected: an exec
 // event newer than the inspection, or another executable (with exec events
 // off, or a missed event; an exec of the same file shows only in events).

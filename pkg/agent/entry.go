@@ -69,6 +69,9 @@ type entry struct {
 	cancel    context.CancelFunc
 	watchMono uint64          // probe.Now() just before the PID was watched
 	latest    *observe.Sample // guarded by Agent.mu
+	// exeChecked is when the worker last compared /proc/PID/exe with exe
+	// (worker-owned; see Agent.execed).
+	exeChecked time.Time
 }
 
 // exeID is the (device, inode) of a process's executable.

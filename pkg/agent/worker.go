@@ -37,13 +37,23 @@ func (a *Agent) work(ctx context.Context, e *entry) {
 // tun is the Tunables det was made with; a Reconfigure is applied to det
 // before the next sample.
 func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, tun *Tunables) string {
-	t := time.NewTicker(a.cfg.Interval)
-	defer t.Stop()
+	// The first sample is at once; the next ones on a grid of Interval
+	// shared by every worker, so that the agent wakes once per interval
+	// for all its processes rather than once for each.
+	tick := time.NewTimer(time.Until(time.Now().Truncate(a.cfg.Interval).Add(a.cfg.Interval)))
+	defer tick.Stop()
+	var t *time.Ticker
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
+	next := tick.C
 	for {
 		if ctx.Err() != nil {
 			return "stopped"
 		}
-		if a.execed(e) {
+		if a.execedWatched(e) {
 			a.stop(e, "exec")
 			return "exec"
 		}
@@ -82,7 +92,11 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 		select {
 		case <-ctx.Done():
 			return "stopped"
-		case <-t.C:
+		case <-next:
+			if t == nil {
+				t = time.NewTicker(a.cfg.Interval)
+				next = t.C
+			}
 		}
 	}
 }

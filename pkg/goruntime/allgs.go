@@ -46,3 +46,15 @@ func (r *Runtime) AllGoroutines(limit int) ([]*Goroutine, error) {
 	}
 	return out, nil
 }
+
+// AllGLen reads runtime.allglen: how many g's the runtime has ever
+// allocated (live and dead ones kept for reuse). It only grows, and it grows
+// when the live goroutines outnumber the g's there were to reuse: one 8-byte
+// read that tells whether a census can have changed much.
+func (r *Runtime) AllGLen() (uint64, error) {
+	addr, err := r.addr(r.b.Globals.AllGLen, "allglen")
+	if err != nil {
+		return 0, err
+	}
+	return procmem.ReadU64(r.mem, addr)
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/memsight/memsight/pkg/procmem"
 )
@@ -86,15 +87,27 @@ func (r *Runtime) allgSnapshot(limit int) ([]uint64, error) {
 	return nil, fmt.Errorf("runtime.allgs kept moving while read (%d attempts)", maxTornRetries+1)
 }
 
+// walkBuffers are walkGs's buffers, kept from census to census (a chunk of
+// g's is a quarter of a megabyte).
+type walkBuffers struct {
+	mu            sync.Mutex
+	buf, status   []byte
+	spans, checks []procmem.Span
+}
+
 // walkGs reads every g of ptrs in chunks and calls fn for each readable
 // one. After a chunk is read, the status words are read again; a g whose
 // status changed meanwhile may be torn and is read again on its own.
 func (r *Runtime) walkGs(ptrs []uint64, c *Census, fn func(gHead)) error {
 	size := r.g.size
-	buf := make([]byte, walkChunk*size)
-	status := make([]byte, walkChunk*4)
-	spans := make([]procmem.Span, 0, walkChunk)
-	checks := make([]procmem.Span, 0, walkChunk)
+	w := &r.walk
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if uint64(len(w.buf)) != walkChunk*size {
+		w.buf, w.status = make([]byte, walkChunk*size), make([]byte, walkChunk*4)
+		w.spans, w.checks = make([]procmem.Span, 0, walkChunk), make([]procmem.Span, 0, walkChunk)
+	}
+	buf, status, spans, checks := w.buf, w.status, w.spans, w.checks
 	for len(ptrs) > 0 {
 		chunk := ptrs[:min(len(ptrs), walkChunk)]
 		ptrs = ptrs[len(chunk):]

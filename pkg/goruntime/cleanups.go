@@ -2,6 +2,7 @@ package goruntime
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/memsight/memsight/pkg/procmem"
@@ -44,8 +45,22 @@ func (r *Runtime) Cleanups() (CleanupState, error) {
 		}
 		offs[f] = o
 	}
+	// One system call for the queue, runtime.allp's header and the P's
+	// counts (the P's of the last read: allp changes only with GOMAXPROCS).
 	buf := make([]byte, size)
-	if err := procmem.ReadFull(r.mem, buf, q); err != nil {
+	allp, allpErr := r.addr(r.b.Globals.AllP, "allp")
+	pOff, pOffErr := r.off("runtime.p.cleanupsQueued")
+	spans := []procmem.Span{{Addr: q, Buf: buf}}
+	var hdr [16]byte
+	counts := make([][8]byte, len(r.allpPs))
+	perP := allpErr == nil && pOffErr == nil
+	if perP {
+		spans = append(spans, procmem.Span{Addr: allp, Buf: hdr[:]})
+		for i, p := range r.allpPs {
+			spans = append(spans, procmem.Span{Addr: p + pOff, Buf: counts[i][:]})
+		}
+	}
+	if err := procmem.ReadV(r.mem, spans...); err != nil {
 		return st, fmt.Errorf("reading runtime.gcCleanups: %w", err)
 	}
 	le := binary.LittleEndian
@@ -53,13 +68,24 @@ func (r *Runtime) Cleanups() (CleanupState, error) {
 	u32 := func(f string) uint64 { return uint64(le.Uint32(buf[offs[f]:])) }
 	st.Executed = knownUint(u64("executed"))
 	st.Running, st.Goroutines, st.Asleep = knownUint(u32("running")), knownUint(u32("ng")), knownUint(u32("asleep"))
-	perP, err := r.perPCleanupsQueued()
+	var sum uint64
+	switch {
+	case !perP:
+		err = errors.Join(allpErr, pOffErr)
+	case hdr != r.allpHdr || r.allpPs == nil:
+		// allp moved or grew (or this is the first read): read the P's anew.
+		sum, err = r.perPCleanupsQueued(allp, pOff)
+	default:
+		for _, c := range counts {
+			sum += le.Uint64(c[:])
+		}
+	}
 	if err != nil {
 		why := "per-P queued counts: " + err.Error()
 		st.Queued, st.QueueLength = unknownUint("%s", why), unknownUint("%s", why)
 		return st, nil
 	}
-	st.Queued = knownUint(u64("queued") + perP)
+	st.Queued = knownUint(u64("queued") + sum)
 	if st.Executed.V <= st.Queued.V {
 		st.QueueLength = knownUint(st.Queued.V - st.Executed.V)
 	} else {
@@ -68,15 +94,12 @@ func (r *Runtime) Cleanups() (CleanupState, error) {
 	return st, nil
 }
 
-// perPCleanupsQueued sums p.cleanupsQueued over allp.
-func (r *Runtime) perPCleanupsQueued() (uint64, error) {
-	allp, err := r.addr(r.b.Globals.AllP, "allp")
-	if err != nil {
-		return 0, err
-	}
-	off, err := r.off("runtime.p.cleanupsQueued")
-	if err != nil {
-		return 0, err
+// perPCleanupsQueued reads runtime.allp and sums p.cleanupsQueued over it,
+// keeping allp's header and P's for the next reads.
+func (r *Runtime) perPCleanupsQueued(allp, off uint64) (uint64, error) {
+	var hdr [16]byte
+	if err := procmem.ReadFull(r.mem, hdr[:], allp); err != nil {
+		return 0, fmt.Errorf("reading runtime.allp: %w", err)
 	}
 	ptrs, err := r.pointerSlice(allp, maxPs)
 	if err != nil {
@@ -97,6 +120,7 @@ func (r *Runtime) perPCleanupsQueued() (uint64, error) {
 	for _, b := range bufs {
 		sum += binary.LittleEndian.Uint64(b[:])
 	}
+	r.allpHdr, r.allpPs = hdr, ptrs
 	return sum, nil
 }
 

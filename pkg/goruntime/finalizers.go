@@ -1,6 +1,7 @@
 package goruntime
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -72,17 +73,41 @@ func (r *Runtime) Finalizers() (st FinalizerState, err error) {
 	if counters {
 		spans = append(spans, procmem.Span{Addr: e, Buf: eBuf[:]}, procmem.Span{Addr: q, Buf: qBuf[:]})
 	}
+	// The finalizer goroutine never changes once created: the g found last
+	// time is read in the same system call (and checked below).
+	var gBuf []byte
+	if r.fingG != 0 {
+		gBuf = make([]byte, r.g.size)
+		spans = append(spans, procmem.Span{Addr: r.fingG, Buf: gBuf})
+	}
 	if err := procmem.ReadV(r.mem, spans...); err != nil {
 		return st, fmt.Errorf("reading finalizer globals: %w", err)
 	}
-	stable := !counters
-	for i := 0; counters && i < maxTornRetries && !stable; i++ {
+	stable := !counters && gBuf == nil
+	for i := 0; i < maxTornRetries && !stable; i++ {
 		var e2, q2 [8]byte
-		if err := procmem.ReadV(r.mem, procmem.Span{Addr: e, Buf: e2[:]}, procmem.Span{Addr: q, Buf: q2[:]}); err != nil {
+		var again []procmem.Span
+		if counters {
+			again = append(again, procmem.Span{Addr: e, Buf: e2[:]}, procmem.Span{Addr: q, Buf: q2[:]})
+		}
+		var prefix []byte
+		if gBuf != nil {
+			prefix = make([]byte, r.g.prefix)
+			again = append(again, procmem.Span{Addr: r.fingG, Buf: prefix})
+		}
+		if err := procmem.ReadV(r.mem, again...); err != nil {
 			return st, fmt.Errorf("reading finalizer counters: %w", err)
 		}
-		stable = e2 == eBuf && q2 == qBuf
+		stable = e2 == eBuf && q2 == qBuf || !counters
+		if gBuf != nil && !bytes.Equal(prefix, gBuf[:r.g.prefix]) {
+			stable = false
+			copy(gBuf, prefix) // re-read below, with the rest of the g
+			gBuf = nil
+		}
 		eBuf, qBuf = e2, q2
+		if gBuf == nil && r.fingG != 0 {
+			break // the goroutine changed: read it on its own below
+		}
 	}
 	le := binary.LittleEndian
 	bits := le.Uint32(statusBuf[:])
@@ -119,8 +144,13 @@ func (r *Runtime) Finalizers() (st FinalizerState, err error) {
 		st.GoroutineErr = "finalizer goroutine not created yet"
 		return st, nil
 	}
-	g, err := r.Goroutine(gp)
-	if err != nil {
+	// Its stack matters only while a finalizer runs: the rest of the time
+	// it parks in the runner, and its status says all.
+	var g *Goroutine
+	if gp == r.fingG && gBuf != nil && !st.Running.V {
+		g = r.decodeG(gp, gWords(gBuf))
+		g.StackErr = "not read"
+	} else if g, err = r.goroutine(gp, st.Running.V); err != nil {
 		st.GoroutineErr = err.Error()
 		return st, nil
 	}
@@ -135,6 +165,7 @@ func (r *Runtime) Finalizers() (st FinalizerState, err error) {
 		return st, nil
 	}
 	st.Goroutine = g
+	r.fingG = gp
 	if st.Running.V {
 		if st.Call, err = r.finalizerCall(g); err != nil {
 			st.CallErr = err.Error()

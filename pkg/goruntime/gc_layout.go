@@ -45,6 +45,20 @@ var (
 )
 
 func (r *Runtime) gcLayout() (gcLayout, error) {
+	if r.gcl == nil {
+		l, err := r.computeGCLayout()
+		r.gcl = &gcLayoutResult{l, err}
+	}
+	return r.gcl.l, r.gcl.err
+}
+
+// gcLayoutResult is the layout computed once per Runtime.
+type gcLayoutResult struct {
+	l   gcLayout
+	err error
+}
+
+func (r *Runtime) computeGCLayout() (gcLayout, error) {
 	var l gcLayout
 	for _, f := range []struct {
 		p    *uint64

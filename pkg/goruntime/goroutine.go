@@ -202,7 +202,7 @@ func (r *Runtime) decodeG(addr uint64, w gWords) *Goroutine {
 		g.WaitReason = unknownText("not waiting (status %s)", g.StatusName)
 		g.WaitSince = unknownInt("not waiting (status %s)", g.StatusName)
 	}
-	if fr := r.b.Frames(r.link(g.StartPC.V), false); len(fr) > 0 {
+	if fr := r.symbolize(r.link(g.StartPC.V), false); len(fr) > 0 {
 		g.StartFunc = fr[len(fr)-1].Func
 	}
 	g.CreatedBy = r.createdBy(w.u64(L.gopc))
@@ -218,7 +218,7 @@ func (r *Runtime) createdBy(gopc uint64) *Frame {
 	if gopc == 0 {
 		return nil
 	}
-	fr := r.b.Frames(r.link(gopc), true)
+	fr := r.symbolize(r.link(gopc), true)
 	if len(fr) == 0 {
 		return nil
 	}

@@ -24,6 +24,42 @@ type Runtime struct {
 	// finSlot and cleanupSlot are where in the runner's frame the block
 	// pointer was found last (offset + 1; 0: not yet): tried first.
 	finSlot, cleanupSlot int
+	walk                 walkBuffers
+	// fingG is the finalizer goroutine once validated: it never changes.
+	fingG uint64
+	gcl   *gcLayoutResult
+	// allp caches runtime.allp's header and elements (see allP).
+	allpHdr [16]byte
+	allpPs  []uint64
+	// symCache caches symbolized pcs (see symbolize).
+	symCache map[frameKey][]goexe.Frame
+}
+
+// frameKey is a pc and whether it is a return address.
+type frameKey struct {
+	pc  uint64
+	ret bool
+}
+
+// maxFrameCache bounds the symbolization cache; past it, the cache is
+// dropped and refilled.
+const maxFrameCache = 1 << 14
+
+// symbolize symbolizes a link-time pc like Binary.Frames, from a cache:
+// the same few hundred pcs (goroutine entry points, go statements, the
+// runner loops) come up in every sample. The frames returned are shared:
+// do not modify them.
+func (r *Runtime) symbolize(pc uint64, ret bool) []goexe.Frame {
+	k := frameKey{pc, ret}
+	if fr, ok := r.symCache[k]; ok {
+		return fr
+	}
+	if r.symCache == nil || len(r.symCache) >= maxFrameCache {
+		r.symCache = map[frameKey][]goexe.Frame{}
+	}
+	fr := r.b.Frames(pc, ret)
+	r.symCache[k] = fr
+	return fr
 }
 
 // New prepares reading the runtime of a process running binary b through

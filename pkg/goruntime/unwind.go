@@ -101,7 +101,7 @@ func (r *Runtime) stepLR(s *stackCopy, meta goexe.FuncMeta, sp, d, lr uint64, in
 // frames symbolizes one physical frame into logical frames. trap means pc
 // was interrupted (not a return address): it is looked up as is.
 func (r *Runtime) frames(meta goexe.FuncMeta, pc, sp uint64, trap bool) []Frame {
-	fr := r.b.Frames(r.link(pc), !trap)
+	fr := r.symbolize(r.link(pc), !trap)
 	entry := meta.Entry + r.bias
 	out := make([]Frame, 0, len(fr))
 	for _, f := range fr {

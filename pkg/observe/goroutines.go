@@ -3,6 +3,7 @@ package observe
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
@@ -19,18 +20,37 @@ const (
 	topCreationSites    = 10
 )
 
-// goroutines fills out.Goroutines from a census without stacks.
-func (s *Session) goroutines(out *Sample) {
+// goroutines fills out.Goroutines from a census without stacks, or from
+// the last one when no new census is due (see AttachConfig.SlowEvery).
+func (s *Session) goroutines(out *Sample, now time.Time) {
+	if !s.goroutinesDue(now) {
+		g := *s.slow.census
+		out.Goroutines = &g
+		for k, why := range s.slow.unknown {
+			out.Unknown[k] = why
+		}
+		return
+	}
+	n, lenErr := s.rt.AllGLen()
 	c, err := s.rt.Census(goruntime.CensusOptions{
 		MaxGoroutines: maxSampleGoroutines, TopSites: topCreationSites, OldestWaiters: -1,
 	})
 	if err != nil {
 		out.Unknown["goroutines"] = err.Error()
+		s.slow.census = nil
 		return
 	}
 	out.Goroutines = goroutinesOf(c)
+	out.Goroutines.Time = now
+	s.slow.unknown = map[string]string{}
 	for k, why := range c.Unknown {
 		out.Unknown["goroutines."+k] = why
+		s.slow.unknown["goroutines."+k] = why
+	}
+	g := *out.Goroutines
+	s.slow.census, s.slow.censusAt, s.slow.allglen = &g, now, n
+	if lenErr != nil {
+		s.slow.census = nil // no cheap check without allglen: census every sample
 	}
 }
 

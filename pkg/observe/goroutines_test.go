@@ -49,7 +49,7 @@ func TestGoroutines(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := &Sample{Unknown: map[string]string{}}
-	s.goroutines(out)
+	s.goroutines(out, time.Now())
 	g := out.Goroutines
 	if g == nil {
 		t.Fatalf("no goroutines: %v", out.Unknown)

@@ -90,6 +90,10 @@ type Goroutines struct {
 	TopCreationSites []SiteCount    `json:"top_creation_sites"`
 	// SlopePerHour is the least-squares growth of Total.
 	SlopePerHour *float64 `json:"slope_per_hour"`
+	// Time is when the census was taken: the agent repeats its last
+	// census between two (every --slow-interval, or sooner when the
+	// runtime allocates new goroutines).
+	Time time.Time `json:"time"`
 }
 
 // SiteCount is how many goroutines one go statement created.

@@ -22,9 +22,13 @@ func BenchmarkSample(b *testing.B) {
 		name, target string
 		args         []string
 		ready        string
+		slow         time.Duration
 	}{
-		{"idle", "idle", nil, "READY "},
-		{"500-goroutines", "goleak", []string{"-rate=20000", "-max=500"}, "STEADY "},
+		{"idle", "idle", nil, "READY ", 0},
+		{"500-goroutines", "goleak", []string{"-rate=20000", "-max=500"}, "STEADY ", 0},
+		// Between the agent's costly reads (SlowEvery): only the cheap ones.
+		{"cheap-idle", "idle", nil, "READY ", time.Hour},
+		{"cheap-500-goroutines", "goleak", []string{"-rate=20000", "-max=500"}, "STEADY ", time.Hour},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			tg := testutil.StartTarget(b, testutil.BuildTarget(b, tc.target, v), tc.args...)
@@ -35,7 +39,7 @@ func BenchmarkSample(b *testing.B) {
 			}
 			cache := goexe.NewCache(1)
 			defer cache.Close()
-			s, err := observe.Attach(observe.AttachConfig{PID: tg.Pid, Procs: procs, Cache: cache})
+			s, err := observe.Attach(observe.AttachConfig{PID: tg.Pid, Procs: procs, Cache: cache, SlowEvery: tc.slow})
 			if err != nil {
 				b.Fatal(err)
 			}

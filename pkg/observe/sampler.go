@@ -21,7 +21,7 @@ func (s *Session) Sample() (*Sample, error) {
 		return nil, err
 	}
 	pid := s.cfg.PID
-	m, err := s.cfg.Procs.Memory(pid)
+	m, err := s.readMemory(now)
 	if err != nil {
 		if errors.Is(err, process.ErrNoProcess) {
 			return nil, ErrExited
@@ -40,7 +40,7 @@ func (s *Session) Sample() (*Sample, error) {
 	s.cleanups(out, c, traced, mono, now)
 	s.sampleAlloc(out, now)
 	s.memory(out, m)
-	s.goroutines(out)
+	s.goroutines(out, now)
 	if s.trace != nil {
 		out.Trace = s.trace.snapshot()
 	}

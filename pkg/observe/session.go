@@ -39,6 +39,12 @@ type AttachConfig struct {
 	// AllocProbes) may cost before its governor detaches its costliest
 	// probes (0: DefaultOverheadBudget).
 	OverheadBudget float64
+	// SlowEvery is how often the costly reads run: the goroutine census
+	// (every g of allgs) and /proc/PID/status (peak RSS, threads, shmem).
+	// In between a sample reads the counters, the runtime's state, statm
+	// and the fd count, and repeats the last census, unless runtime.allglen
+	// grew (new g's: goroutines are piling up). 0: every sample.
+	SlowEvery time.Duration
 }
 
 // Session observes one process: probes attached with a PID filter and
@@ -65,6 +71,8 @@ type Session struct {
 	base counterBase
 	// pauses is the STW pause histogram of the cycles since attach.
 	pauses *pauseHist
+	// slow holds the results of the costly reads between their runs.
+	slow slowState
 }
 
 // newSession fills the defaults of cfg and returns a Session with its
@@ -238,5 +246,6 @@ func (s *Session) Close() error {
 		errs = append(errs, s.mem.Close())
 		s.mem = nil
 	}
+	errs = append(errs, s.slow.close())
 	return errors.Join(errs...)
 }

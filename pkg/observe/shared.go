@@ -34,6 +34,8 @@ type SharedConfig struct {
 	// this process before the governor detaches the costliest points from
 	// the shared attachment (0: DefaultOverheadBudget).
 	OverheadBudget float64
+	// SlowEvery: see AttachConfig.SlowEvery.
+	SlowEvery time.Duration
 	// Binary is the process's executable, as Cache.ForPID returned it; the
 	// shared attachment must have been made for this binary.
 	Binary *goexe.Binary
@@ -68,7 +70,7 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	}
 	s := newSession(AttachConfig{
 		PID: cfg.PID, ProcRoot: cfg.ProcRoot, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
-		Trace: cfg.Trace, OverheadBudget: cfg.OverheadBudget,
+		Trace: cfg.Trace, OverheadBudget: cfg.OverheadBudget, SlowEvery: cfg.SlowEvery,
 	})
 	s.bin = cfg.Binary
 	ss := &SharedSession{s: s, pid: cfg.PID}

@@ -3,6 +3,7 @@ package goexe
 import (
 	"debug/buildinfo"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -81,8 +82,8 @@ func checkSupported(v Version, raw string) error {
 
 // readBuildInfo fills the version and build fields from .go.buildinfo.
 func (b *Binary) readBuildInfo() (err error) {
-	defer guard(&err, "reading build info")
-	bi, err := buildinfo.Read(b.ef.r)
+	defer guard(&err, "reading build info", debug.SetPanicOnFault(true))
+	bi, err := buildinfo.Read(b.im.r)
 	if err != nil {
 		return fmt.Errorf("reading Go build info: %v: %w", err, ErrNotGo)
 	}

@@ -54,7 +54,7 @@ func (c *Cache) ForPID(pid int, procRoot string) (*Binary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening executable of pid %d: %w", pid, err)
 	}
-	key, size, err := fileKey(f)
+	key, size, err := fileKey(f, true)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("identifying executable of pid %d: %w", pid, err)
@@ -70,19 +70,17 @@ func (c *Cache) ForPID(pid int, procRoot string) (*Binary, error) {
 	if target, err := os.Readlink(exe); err == nil {
 		path = target
 	}
-	e.b, e.err = OpenReader(f, size, path)
-	if e.b == nil {
-		f.Close()
-		return nil, e.err
+	e.b, e.err = openFile(f, size, path, key)
+	if e.b != nil {
+		e.b.Key = key
 	}
-	e.b.Key, e.b.closer = key, f
 	return e.b, e.err
 }
 
-// fileKey computes the Key of an open file: fstat for (dev, inode) and the
-// build ID note. Files that are not ELF get an empty build ID; OpenReader
-// reports what is wrong with them.
-func fileKey(f *os.File) (Key, int64, error) {
+// fileKey computes the Key of an open file: fstat for (dev, inode) and,
+// withBuildID, the build ID note. Files that are not ELF get an empty build
+// ID; inspecting them reports what is wrong.
+func fileKey(f *os.File, withBuildID bool) (Key, int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return Key{}, 0, err
@@ -92,6 +90,9 @@ func fileKey(f *os.File) (Key, int64, error) {
 		return Key{}, 0, errors.New("no device and inode in stat result")
 	}
 	key := Key{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	if !withBuildID {
+		return key, fi.Size(), nil
+	}
 	if ef, err := openELF(f, fi.Size()); err == nil {
 		key.BuildID = ef.buildID()
 	}

@@ -3,12 +3,13 @@ package goexe
 import (
 	"debug/dwarf"
 	"fmt"
+	"runtime/debug"
 	"strings"
 )
 
 // dwarfLayout reads every layoutSpec field from the binary's DWARF.
 func dwarfLayout(b *Binary) (l Layout, err error) {
-	defer guard(&err, "reading struct layouts from DWARF")
+	defer guard(&err, "reading struct layouts from DWARF", debug.SetPanicOnFault(true))
 	d, err := b.DWARF()
 	if err != nil {
 		return Layout{}, err

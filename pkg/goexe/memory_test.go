@@ -28,23 +28,7 @@ func TestCacheMemoryPerBinary(t *testing.T) {
 		exe = bigExecutable(t)
 	}
 	const copies = 4
-	root := t.TempDir()
-	for i := 0; i <= copies; i++ {
-		path := filepath.Join(root, "exe", strconv.Itoa(i))
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		copyFile(t, exe, path)
-		// A fake proc root: <root>/proc/<i>/exe links to the copy.
-		dir := filepath.Join(root, "proc", strconv.Itoa(i+1))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Symlink(path, filepath.Join(dir, "exe")); err != nil {
-			t.Fatal(err)
-		}
-	}
-	proc := filepath.Join(root, "proc")
+	proc := fakeProc(t, exe, copies+1)
 	// Warm up with copy 0 in a cache of its own: the first inspection
 	// initializes state shared by all (the decoders' tables, ...).
 	warm := NewCache(1)
@@ -73,12 +57,33 @@ func TestCacheMemoryPerBinary(t *testing.T) {
 	}
 	after := rssAnon(t)
 	per := (after - before) / copies
-	t.Logf("%s: RssAnon %d KiB before, %d KiB after %d binaries: %d KiB per binary",
-		filepath.Base(exe), before>>10, after>>10, copies, per>>10)
+	t.Logf("%s: RssAnon %d KiB before, %d KiB after %d binaries: %d KiB per binary (the cache counts %d KiB)",
+		filepath.Base(exe), before>>10, after>>10, copies, per>>10, c.Bytes()/copies>>10)
 	if per > maxRetainedPerBinary {
 		t.Errorf("goexe keeps %d KiB of anonymous memory per executable, over the %d KiB bound", per>>10, maxRetainedPerBinary>>10)
 	}
 	runtime.KeepAlive(held)
+}
+
+// fakeProc makes n copies of exe (distinct inodes) and a proc root where
+// <root>/<pid>/exe links to copy pid-1, for Cache.ForPID.
+func fakeProc(t *testing.T, exe string, n int) string {
+	t.Helper()
+	root := t.TempDir()
+	for i := range n {
+		path := filepath.Join(root, "exe", strconv.Itoa(i))
+		dir := filepath.Join(root, "proc", strconv.Itoa(i+1))
+		for _, d := range []string{filepath.Dir(path), dir} {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		copyFile(t, exe, path)
+		if err := os.Symlink(path, filepath.Join(dir, "exe")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return filepath.Join(root, "proc")
 }
 
 // rssAnon returns the process's RssAnon in bytes after a full GC that

@@ -85,8 +85,9 @@ type Binary struct {
 	md       *moduledataFinder // only while Open runs
 	retained int64             // heap bytes this Binary keeps, for the Cache
 
-	closeOnce sync.Once
-	closeErr  error
+	unmapCleanup runtime.Cleanup
+	closeOnce    sync.Once
+	closeErr     error
 
 	ext binaryExt // symbolizer state, see initExt
 }
@@ -131,9 +132,10 @@ func openFile(f *os.File, size int64, path string, key Key) (*Binary, error) {
 	b.Key.Dev, b.Key.Ino = key.Dev, key.Ino
 	b.closer = f
 	if im.m != nil {
-		// An unreachable Binary releases its address range; its users
-		// keep it reachable while they call it (recoverTo).
-		runtime.AddCleanup(b, (*mapping).unmap, im.m)
+		// A Binary dropped without Close (one the Cache evicted) releases
+		// its mapping when it becomes unreachable; its users keep it
+		// reachable while they call it (recoverTo).
+		b.unmapCleanup = runtime.AddCleanup(b, (*mapping).unmap, im.m)
 	}
 	return b, err
 }
@@ -210,21 +212,22 @@ func attachable(b *Binary, extErr error) (bool, string) {
 	return true, ""
 }
 
-// Close releases the file opened by Open. It is idempotent. A Binary handed
-// out by a Cache is shared and must not be closed by its users. After Close,
-// the methods that read the file return errors or "not found".
+// Close releases the file opened by Open and its mapping. It is idempotent.
+// A Binary handed out by a Cache is shared and must not be closed by its
+// users. After Close, the methods that read the file return errors or "not
+// found"; a call running while Close runs may also return a wrong answer
+// (never crash).
 func (b *Binary) Close() error {
 	b.closeOnce.Do(func() {
-		var errs []error
 		if b.im != nil && b.im.m != nil {
-			errs = append(errs, b.im.m.close())
+			b.unmapCleanup.Stop()
+			b.im.m.unmap()
 		}
 		if b.closer != nil {
 			if err := b.closer.Close(); !errors.Is(err, os.ErrClosed) {
-				errs = append(errs, err)
+				b.closeErr = err
 			}
 		}
-		b.closeErr = errors.Join(errs...)
 	})
 	return b.closeErr
 }

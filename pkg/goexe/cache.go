@@ -21,7 +21,8 @@ import (
 //
 // Binaries returned by ForPID are shared: their users must not Close them.
 // An evicted Binary is not closed explicitly (a user may still hold it); its
-// file is closed when the Binary becomes unreachable, or by Cache.Close.
+// file and mapping are released when the Binary becomes unreachable, or by
+// Cache.Close.
 type Cache struct {
 	mu       sync.Mutex
 	max      int

@@ -35,9 +35,8 @@ type image struct {
 
 // mapping is a read-only mapping of a whole file.
 type mapping struct {
-	mu     sync.Mutex
-	mem    []byte
-	closed bool
+	mu  sync.Mutex
+	mem []byte
 }
 
 // mapFile maps f (size bytes) read-only.
@@ -62,27 +61,9 @@ func mapFile(f *os.File, size int64) (*mapping, error) {
 	return &mapping{mem: unsafe.Slice((*byte)(p), size)}, nil
 }
 
-// close makes the mapping unreadable without giving its addresses back: the
-// file pages are replaced by an inaccessible anonymous reservation, so a
-// reader racing with Close faults (and recovers) instead of reading memory
-// the process reused. unmap releases the reservation.
-func (m *mapping) close() error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closed || m.mem == nil {
-		return nil
-	}
-	m.closed = true
-	_, err := unix.MmapPtr(-1, 0, unsafe.Pointer(unsafe.SliceData(m.mem)), uintptr(len(m.mem)),
-		unix.PROT_NONE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS|unix.MAP_FIXED|unix.MAP_NORESERVE)
-	if err != nil {
-		return fmt.Errorf("unmapping the executable: %w", err)
-	}
-	return nil
-}
-
-// unmap releases the address range. Only for a mapping nothing can reach
-// any more (a collected Binary, or one Open gave up on).
+// unmap releases the mapping. A reader racing with it faults, which the
+// readers recover from (see guard), or reads whatever the process mapped
+// there since: parsing is bounded, so a wrong answer at worst.
 func (m *mapping) unmap() {
 	m.mu.Lock()
 	defer m.mu.Unlock()

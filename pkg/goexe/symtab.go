@@ -28,6 +28,10 @@ type symtabIndex struct {
 // symPrefix is the prefix of the indexed symbol names.
 const symPrefix = "runtime."
 
+// maxIndexedStrings bounds the string table offsets where an indexed name
+// starts (a large binary has about 10k).
+const maxIndexedStrings = 1 << 20
+
 // Symbol looks a text or data symbol up in .symtab. ok is false when the
 // binary is stripped or has no such symbol. ABI0 bodies of functions that
 // also have an ABIInternal wrapper are named with a ".abi0" suffix there.
@@ -69,9 +73,15 @@ func (b *Binary) indexSymbols() (err error) {
 			}
 			k += i
 			cands = append(cands, cand{uint32(at) + uint32(k), nameHash(s[k:])})
+			if len(cands) > maxIndexedStrings {
+				return false
+			}
 			k++
 		}
 	})
+	if err == nil && len(cands) > maxIndexedStrings {
+		err = fmt.Errorf(".symtab string table has over %d names of package runtime: %w", maxIndexedStrings, ErrBadELF)
+	}
 	if err != nil {
 		return err
 	}

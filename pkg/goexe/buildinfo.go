@@ -87,15 +87,17 @@ func (b *Binary) readBuildInfo() (err error) {
 	if err != nil {
 		return fmt.Errorf("reading Go build info: %v: %w", err, ErrNotGo)
 	}
-	b.GoVersion = bi.GoVersion
+	// The kept strings are copied: they point into the whole module
+	// list otherwise (16 KiB for a server with many dependencies).
+	b.GoVersion = strings.Clone(bi.GoVersion)
 	b.Version, _ = ParseVersion(bi.GoVersion)
-	b.MainModule = bi.Path
+	b.MainModule = strings.Clone(bi.Path)
 	if b.MainModule == "" {
-		b.MainModule = bi.Main.Path
+		b.MainModule = strings.Clone(bi.Main.Path)
 	}
 	b.BuildSettings = make(map[string]string, len(bi.Settings))
 	for _, s := range bi.Settings {
-		b.BuildSettings[s.Key] = s.Value
+		b.BuildSettings[strings.Clone(s.Key)] = strings.Clone(s.Value)
 	}
 	b.BuildMode = b.BuildSettings["-buildmode"]
 	if b.BuildMode == "" {

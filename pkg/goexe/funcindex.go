@@ -43,7 +43,7 @@ func (x *funcIndex) build(tab *pclntab.Table, r io.ReaderAt) error {
 		return err
 	}
 	slices.Sort(keys)
-	x.keys, x.cgo = slices.Clip(keys), cgo
+	x.keys, x.cgo = slices.Clone(keys), cgo
 	return nil
 }
 

@@ -101,7 +101,7 @@ func (b *Binary) indexSymbols() (err error) {
 		return err
 	}
 	slices.Sort(keys)
-	x.sym, x.str, x.keys = sym, str, slices.Clip(keys)
+	x.sym, x.str, x.keys = sym, str, slices.Clone(keys)
 	return nil
 }
 

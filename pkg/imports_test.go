@@ -20,13 +20,14 @@ const module = "github.com/memsight/memsight/"
 // A new package must be added here.
 var stages = map[string]int{
 	// Facts about the machine and the target, no BPF, no runtime knowledge.
-	"pkg/process":                  0,
-	"pkg/procmem":                  0,
-	"pkg/goexe/internal/pclntab":   0,
-	"pkg/goexe":                    1,
-	"pkg/goexe/internal/layoutgen": 2,
-	"pkg/preflight":                2,
-	"pkg/testutil":                 0,
+	"pkg/process":                    0,
+	"pkg/procmem":                    0,
+	"pkg/goexe/internal/pclntab":     0,
+	"pkg/goexe/internal/dwarfstruct": 0,
+	"pkg/goexe":                      1,
+	"pkg/goexe/internal/layoutgen":   2,
+	"pkg/preflight":                  2,
+	"pkg/testutil":                   0,
 	// Attach probes, read runtime state.
 	"pkg/probe":     2,
 	"pkg/goruntime": 2,

@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
+	"runtime"
+	"runtime/debug"
 	"sync"
-	"syscall"
+
+	"github.com/memsight/memsight/pkg/goexe/internal/pclntab"
 )
 
 // Key identifies the contents of an executable file: the device and inode it
@@ -69,24 +71,30 @@ type Binary struct {
 	Attachable bool
 	Reason     string
 
-	ef      *elfFile
-	closer  io.Closer
-	funcs   []Func           // sorted by Entry, duplicates kept
-	byName  map[string][]int // name -> indexes into funcs
-	pclntab []byte           // .gopclntab contents
-	pcAddr  uint64           // .gopclntab address
+	im     *image
+	ef     *elfFile
+	closer io.Closer
 
-	syms      symtabCache
-	secs      sectionCache
-	dwarf     dwarfCache
-	closeOnce sync.Once
-	closeErr  error
+	// .gopclntab: address, file offset and size; the table decoded from it
+	// (from the mapping) and the index of the runtime's function names.
+	pcAddr, pcOff, pcSize uint64
+	tab                   *pclntab.Table
+	names                 funcIndex
+
+	syms     symtabIndex
+	md       *moduledataFinder // only while Open runs
+	retained int64             // heap bytes this Binary keeps, for the Cache
+
+	unmapCleanup runtime.Cleanup
+	closeOnce    sync.Once
+	closeErr     error
 
 	ext binaryExt // symbolizer state, see initExt
 }
 
 // Open inspects the Go executable at path. It works on /proc/PID/exe links
-// (other mount namespaces, deleted files). The file stays open until Close.
+// (other mount namespaces, deleted files). The file is mapped read-only and
+// stays open until Close.
 //
 // Errors wrap ErrBadELF, ErrNotGo or ErrUnsupportedGo. Once the build info
 // was read (an unsupported Go version, a bad or unusable .gopclntab) the
@@ -97,33 +105,59 @@ func Open(path string) (*Binary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	fi, err := f.Stat()
+	key, size, err := fileKey(f, false)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
-	b, err := OpenReader(f, fi.Size(), path)
+	return openFile(f, size, path, key)
+}
+
+// openFile inspects an open file: maps it, inspects the mapping and takes
+// over f (closed by Close, or now when nothing usable came out).
+func openFile(f *os.File, size int64, path string, key Key) (*Binary, error) {
+	im := &image{r: f, size: size}
+	if size >= minELFSize {
+		// Without a mapping (a file that cannot be mapped) view copies.
+		im.m, _ = mapFile(f, size)
+	}
+	b, err := openImage(im, path)
 	if b == nil {
+		if im.m != nil {
+			im.m.unmap()
+		}
 		f.Close()
 		return nil, err
 	}
-	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		b.Key.Dev, b.Key.Ino = uint64(st.Dev), uint64(st.Ino)
-	}
+	b.Key.Dev, b.Key.Ino = key.Dev, key.Ino
 	b.closer = f
+	if im.m != nil {
+		// A Binary dropped without Close (one the Cache evicted) releases
+		// its mapping when it becomes unreachable; its users keep it
+		// reachable while they call it (recoverTo).
+		b.unmapCleanup = runtime.AddCleanup(b, (*mapping).unmap, im.m)
+	}
 	return b, err
 }
 
 // OpenReader inspects the Go executable read from r (size bytes). It is the
 // pure core of Open: Key.Dev and Key.Ino stay zero and Close does not close r.
-// Errors are as for Open.
-func OpenReader(r io.ReaderAt, size int64, path string) (b *Binary, err error) {
+// Without a mapping, the tables the hot paths decode (.gopclntab, the inline
+// trees) are read into memory. Errors are as for Open.
+func OpenReader(r io.ReaderAt, size int64, path string) (*Binary, error) {
+	return openImage(&image{r: r, size: size}, path)
+}
+
+// openImage inspects im.
+func openImage(im *image, path string) (b *Binary, err error) {
+	oldFault := debug.SetPanicOnFault(true)
 	defer func() {
+		debug.SetPanicOnFault(oldFault)
 		if p := recover(); p != nil {
-			b, err = nil, fmt.Errorf("inspecting %s: parser panic (%v): %w", path, p, ErrBadELF)
+			b, err = nil, fmt.Errorf("inspecting %s: %s: %w", path, describePanic(p), ErrBadELF)
 		}
 	}()
-	ef, err := openELF(r, size)
+	ef, err := openELF(im.r, im.size)
 	if err != nil {
 		return nil, fmt.Errorf("inspecting %s: %w", path, err)
 	}
@@ -135,9 +169,12 @@ func OpenReader(r io.ReaderAt, size int64, path string) (b *Binary, err error) {
 		Stripped: ef.section(".symtab") == nil,
 		HasDWARF: ef.section(".debug_info") != nil || ef.section(".zdebug_info") != nil,
 		BuildID:  ef.buildID(),
+		im:       im,
 		ef:       ef,
 		Probes:   ProbePoints{Missing: map[string]string{}},
 	}
+	b.md = &moduledataFinder{b: b}
+	defer func(b *Binary) { b.md = nil }(b) // only needed while inspecting
 	b.Key.BuildID = b.BuildID
 	if err := b.readBuildInfo(); err != nil {
 		return nil, fmt.Errorf("inspecting %s: %w", path, err)
@@ -147,15 +184,17 @@ func OpenReader(r io.ReaderAt, size int64, path string) (b *Binary, err error) {
 		return b, fmt.Errorf("inspecting %s: %w", path, err)
 	}
 	if err := b.loadFuncTable(); err != nil {
+		b.tab = nil
 		b.Reason = err.Error()
 		return b, fmt.Errorf("inspecting %s: %w", path, err)
 	}
-	b.UsesCgo = b.linksRuntimeCgo()
+	b.UsesCgo = b.names.cgo
 	b.Probes = findProbes(b)
 	extErr := b.initExt()
 	b.Globals = findGlobals(b)
 	b.Layout = findLayout(b)
 	b.Attachable, b.Reason = attachable(b, extErr)
+	b.retained = b.retainedBytes()
 	return b, nil
 }
 
@@ -173,27 +212,37 @@ func attachable(b *Binary, extErr error) (bool, string) {
 	return true, ""
 }
 
-// Close releases the file opened by Open. It is idempotent. A Binary handed
-// out by a Cache is shared and must not be closed by its users.
+// Close releases the file opened by Open and its mapping. It is idempotent.
+// A Binary handed out by a Cache is shared and must not be closed by its
+// users. After Close, the methods that read the file return errors or "not
+// found"; a call running while Close runs may also return a wrong answer
+// (never crash).
 func (b *Binary) Close() error {
 	b.closeOnce.Do(func() {
+		if b.im != nil && b.im.m != nil {
+			b.unmapCleanup.Stop()
+			b.im.m.unmap()
+		}
 		if b.closer != nil {
-			b.closeErr = b.closer.Close()
+			if err := b.closer.Close(); !errors.Is(err, os.ErrClosed) {
+				b.closeErr = err
+			}
 		}
 	})
-	if errors.Is(b.closeErr, os.ErrClosed) {
-		return nil
-	}
 	return b.closeErr
 }
 
-// linksRuntimeCgo reports whether any function of package runtime/cgo is in
-// the function table (works on stripped binaries: pclntab keeps the names).
-func (b *Binary) linksRuntimeCgo() bool {
-	for _, f := range b.Funcs() {
-		if strings.HasPrefix(f.Name, "runtime/cgo.") {
-			return true
-		}
+// retainedBytes estimates the heap memory the Binary keeps: its name
+// indexes, layout and probe maps, ELF headers, and the most the call-site
+// cache can grow to; without a mapping also the tables read into memory.
+func (b *Binary) retainedBytes() int64 {
+	n := int64(16 << 10) // the Binary, build info, probes, globals
+	n += int64(cap(b.names.keys)+cap(b.syms.keys)) * 8
+	n += int64(len(b.ef.f.Sections)+len(b.ef.f.Progs)) * 256
+	n += int64(len(b.Layout.Fields)+len(b.Layout.Consts)+len(b.Layout.Names)+len(b.BuildSettings)) * 96
+	n += maxRetSiteFuncs*96 + maxRetSites*4
+	if b.im.m == nil {
+		n += int64(b.pcSize) + int64(len(b.ext.gofunc))
 	}
-	return false
+	return n
 }

@@ -2,6 +2,7 @@ package goexe
 
 import (
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -114,7 +115,7 @@ func checkBuildFacts(t *testing.T, b *Binary, v testutil.Variant) {
 
 func checkFuncTable(t *testing.T, b *Binary) {
 	t.Helper()
-	fs := b.Funcs()
+	fs := slices.Collect(b.Funcs())
 	if len(fs) < 1000 || !sort.SliceIsSorted(fs, func(i, j int) bool { return fs[i].Entry < fs[j].Entry }) {
 		t.Fatalf("%d functions, sorted=%v", len(fs), sort.SliceIsSorted(fs, func(i, j int) bool { return fs[i].Entry < fs[j].Entry }))
 	}
@@ -152,7 +153,7 @@ func requireSameLayout(t *testing.T, b *Binary, ref string) {
 		t.Fatal(err)
 	}
 	defer rb.Close()
-	a, r := b.Funcs(), rb.Funcs()
+	a, r := slices.Collect(b.Funcs()), slices.Collect(rb.Funcs())
 	if len(a) != len(r) {
 		t.Fatalf("stripped build has %d functions, default %d: objdump comparison impossible", len(a), len(r))
 	}

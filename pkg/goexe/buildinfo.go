@@ -3,6 +3,7 @@ package goexe
 import (
 	"debug/buildinfo"
 	"fmt"
+	"runtime/debug"
 	"strconv"
 	"strings"
 )
@@ -81,20 +82,22 @@ func checkSupported(v Version, raw string) error {
 
 // readBuildInfo fills the version and build fields from .go.buildinfo.
 func (b *Binary) readBuildInfo() (err error) {
-	defer guard(&err, "reading build info")
-	bi, err := buildinfo.Read(b.ef.r)
+	defer guard(&err, "reading build info", debug.SetPanicOnFault(true))
+	bi, err := buildinfo.Read(b.im.r)
 	if err != nil {
 		return fmt.Errorf("reading Go build info: %v: %w", err, ErrNotGo)
 	}
-	b.GoVersion = bi.GoVersion
+	// The kept strings are copied: they point into the whole module
+	// list otherwise (16 KiB for a server with many dependencies).
+	b.GoVersion = strings.Clone(bi.GoVersion)
 	b.Version, _ = ParseVersion(bi.GoVersion)
-	b.MainModule = bi.Path
+	b.MainModule = strings.Clone(bi.Path)
 	if b.MainModule == "" {
-		b.MainModule = bi.Main.Path
+		b.MainModule = strings.Clone(bi.Main.Path)
 	}
 	b.BuildSettings = make(map[string]string, len(bi.Settings))
 	for _, s := range bi.Settings {
-		b.BuildSettings[s.Key] = s.Value
+		b.BuildSettings[strings.Clone(s.Key)] = strings.Clone(s.Value)
 	}
 	b.BuildMode = b.BuildSettings["-buildmode"]
 	if b.BuildMode == "" {

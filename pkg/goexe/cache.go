@@ -13,18 +13,23 @@ import (
 
 // Cache maps processes to inspected binaries. Binaries are keyed by
 // (device, inode, build ID) so every process running one executable shares a
-// single parse. It is safe for concurrent use and holds at most max entries,
-// evicting the least recently used. Failures (ErrNotGo, ...) are cached
-// too, so non-Go processes cost one cheap header read each time.
+// single parse. It is safe for concurrent use and holds at most a number of
+// entries and of bytes (the heap memory its binaries keep, a few hundred
+// KiB each whatever the executable's size), evicting the least recently
+// used. Failures (ErrNotGo, ...) are cached too, so non-Go processes cost
+// one cheap header read each time.
 //
 // Binaries returned by ForPID are shared: their users must not Close them.
 // An evicted Binary is not closed explicitly (a user may still hold it); its
-// file is closed when the Binary becomes unreachable, or by Cache.Close.
+// file and mapping are released when the Binary becomes unreachable, or by
+// Cache.Close.
 type Cache struct {
-	mu      sync.Mutex
-	max     int
-	entries map[Key]*list.Element
-	lru     *list.List // of *cacheEntry, most recently used first
+	mu       sync.Mutex
+	max      int
+	maxBytes int64
+	bytes    int64 // sum of the entries' size
+	entries  map[Key]*list.Element
+	lru      *list.List // of *cacheEntry, most recently used first
 }
 
 type cacheEntry struct {
@@ -32,14 +37,28 @@ type cacheEntry struct {
 	ready chan struct{} // closed when b and err are set
 	b     *Binary
 	err   error
+	size  int64 // bytes accounted for the entry once filled
 }
 
-// NewCache returns a Cache holding at most max binaries (at least 1).
-func NewCache(max int) *Cache {
+// DefaultCacheBytes is the byte bound of NewCache: room for a hundred or
+// more binaries.
+const DefaultCacheBytes = 32 << 20
+
+// failedEntrySize is what a cached failure counts for.
+const failedEntrySize = 512
+
+// NewCache returns a Cache holding at most max binaries (at least 1) and
+// DefaultCacheBytes.
+func NewCache(max int) *Cache { return NewCacheLimits(max, DefaultCacheBytes) }
+
+// NewCacheLimits returns a Cache holding at most max binaries (at least 1)
+// keeping at most maxBytes of memory between them (one binary is kept
+// whatever its size).
+func NewCacheLimits(max int, maxBytes int64) *Cache {
 	if max < 1 {
 		max = 1
 	}
-	return &Cache{max: max, entries: map[Key]*list.Element{}, lru: list.New()}
+	return &Cache{max: max, maxBytes: maxBytes, entries: map[Key]*list.Element{}, lru: list.New()}
 }
 
 // ForPID returns the binary of process pid, reading procRoot/PID/exe
@@ -54,7 +73,7 @@ func (c *Cache) ForPID(pid int, procRoot string) (*Binary, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening executable of pid %d: %w", pid, err)
 	}
-	key, size, err := fileKey(f)
+	key, size, err := fileKey(f, true)
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("identifying executable of pid %d: %w", pid, err)
@@ -70,19 +89,20 @@ func (c *Cache) ForPID(pid int, procRoot string) (*Binary, error) {
 	if target, err := os.Readlink(exe); err == nil {
 		path = target
 	}
-	e.b, e.err = OpenReader(f, size, path)
-	if e.b == nil {
-		f.Close()
-		return nil, e.err
+	e.b, e.err = openFile(f, size, path, key)
+	kept := int64(failedEntrySize)
+	if e.b != nil {
+		e.b.Key = key
+		kept = e.b.retained
 	}
-	e.b.Key, e.b.closer = key, f
+	c.account(e, kept)
 	return e.b, e.err
 }
 
-// fileKey computes the Key of an open file: fstat for (dev, inode) and the
-// build ID note. Files that are not ELF get an empty build ID; OpenReader
-// reports what is wrong with them.
-func fileKey(f *os.File) (Key, int64, error) {
+// fileKey computes the Key of an open file: fstat for (dev, inode) and,
+// withBuildID, the build ID note. Files that are not ELF get an empty build
+// ID; inspecting them reports what is wrong.
+func fileKey(f *os.File, withBuildID bool) (Key, int64, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return Key{}, 0, err
@@ -92,6 +112,9 @@ func fileKey(f *os.File) (Key, int64, error) {
 		return Key{}, 0, errors.New("no device and inode in stat result")
 	}
 	key := Key{Dev: uint64(st.Dev), Ino: uint64(st.Ino)}
+	if !withBuildID {
+		return key, fi.Size(), nil
+	}
 	if ef, err := openELF(f, fi.Size()); err == nil {
 		key.BuildID = ef.buildID()
 	}
@@ -109,12 +132,40 @@ func (c *Cache) lookup(key Key) (e *cacheEntry, owner bool) {
 	}
 	e = &cacheEntry{key: key, ready: make(chan struct{})}
 	c.entries[key] = c.lru.PushFront(e)
-	for c.lru.Len() > c.max {
-		last := c.lru.Back()
-		c.lru.Remove(last)
-		delete(c.entries, last.Value.(*cacheEntry).key)
-	}
+	c.evict()
 	return e, true
+}
+
+// account sets the size of a filled entry and evicts what no longer fits.
+func (c *Cache) account(e *cacheEntry, size int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.entries[e.key]; !ok || el.Value != e {
+		return // evicted while it was being filled
+	}
+	e.size = size
+	c.bytes += size
+	c.evict()
+}
+
+// evict drops least recently used entries while the cache holds more than
+// max entries or maxBytes, keeping the most recent one.
+func (c *Cache) evict() {
+	for c.lru.Len() > c.max || (c.bytes > c.maxBytes && c.lru.Len() > 1) {
+		last := c.lru.Back()
+		e := last.Value.(*cacheEntry)
+		c.lru.Remove(last)
+		delete(c.entries, e.key)
+		c.bytes -= e.size
+	}
+}
+
+// Bytes returns the memory the cached binaries keep, as counted against
+// the cache's byte bound.
+func (c *Cache) Bytes() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }
 
 // Len returns the number of cached binaries.
@@ -134,6 +185,7 @@ func (c *Cache) Close() error {
 	}
 	c.entries = map[Key]*list.Element{}
 	c.lru.Init()
+	c.bytes = 0
 	c.mu.Unlock()
 	var errs []error
 	for _, e := range done {

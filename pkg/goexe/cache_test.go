@@ -143,3 +143,35 @@ func TestCacheNotGo(t *testing.T) {
 		t.Errorf("ForPID with an empty proc root = %v", err)
 	}
 }
+
+func TestCacheByteBound(t *testing.T) {
+	exe := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
+	proc := fakeProc(t, exe, 3)
+	one := NewCache(8)
+	defer one.Close()
+	if _, err := one.ForPID(1, proc); err != nil {
+		t.Fatal(err)
+	}
+	size := one.Bytes()
+	if size < 64<<10 || size > 2<<20 {
+		t.Fatalf("one binary counts %d bytes", size)
+	}
+	for _, tc := range []struct {
+		maxBytes int64
+		want     int
+	}{{size*2 + size/2, 2}, {size / 2, 1}, {size * 10, 3}} {
+		c := NewCacheLimits(8, tc.maxBytes)
+		for pid := 1; pid <= 3; pid++ {
+			if _, err := c.ForPID(pid, proc); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if c.Len() != tc.want || (tc.want > 1 && c.Bytes() > tc.maxBytes) {
+			t.Errorf("max %d bytes: %d binaries, %d bytes, want %d binaries", tc.maxBytes, c.Len(), c.Bytes(), tc.want)
+		}
+		c.Close()
+		if c.Bytes() != 0 {
+			t.Errorf("%d bytes after Close", c.Bytes())
+		}
+	}
+}

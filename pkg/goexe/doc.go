@@ -9,6 +9,14 @@
 // executable; anything that depends on a running process (load bias, PID) is
 // applied by the callers.
 //
+// Memory does not grow with the executable: Open maps the file read-only
+// and decodes .gopclntab from the mapping on demand (only the pages touched
+// become resident, file-backed), whole tables (.symtab, function names,
+// relocations, DWARF) are streamed through small buffers, and what a Binary
+// keeps in the heap is a few hundred KiB: compact indexes of the names of
+// package runtime, the struct layouts and the probe points.
+//
 // Binaries are untrusted input. Every parser is bounded and a panic while
-// parsing one binary is turned into an error for that binary.
+// parsing one binary, or a fault reading a file truncated under its
+// mapping, is turned into an error for that binary.
 package goexe

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"strings"
 )
 
@@ -28,6 +29,8 @@ const (
 	maxFuncDecode = 64 << 10
 	// maxNoteSize bounds a build ID note section.
 	maxNoteSize = 4 << 10
+	// minELFSize is the size of an ELF64 header.
+	minELFSize = 64
 )
 
 // elfFile is the hardened wrapper around debug/elf: only ELF64
@@ -39,19 +42,11 @@ type elfFile struct {
 	size int64
 }
 
-// guard turns a panic inside the calling function into an error wrapping
-// ErrBadELF. Use as `defer guard(&err, "what")`.
-func guard(err *error, what string) {
-	if p := recover(); p != nil {
-		*err = fmt.Errorf("%s: parser panic (%v): %w", what, p, ErrBadELF)
-	}
-}
-
 // openELF parses the ELF headers of r and checks the file is one memsight can
 // inspect.
 func openELF(r io.ReaderAt, size int64) (ef *elfFile, err error) {
-	defer guard(&err, "parsing ELF headers")
-	if size < 64 {
+	defer guard(&err, "parsing ELF headers", debug.SetPanicOnFault(true))
+	if size < minELFSize {
 		return nil, fmt.Errorf("file of %d bytes is too small for an ELF header: %w", size, ErrBadELF)
 	}
 	var magic [4]byte

@@ -69,13 +69,20 @@ func checkOpen(t *testing.T, data []byte) {
 	_, _ = b.DWARF()
 	_, _, _ = b.Section(".gopclntab")
 	_, _ = b.ReadVA(b.TextStart, 64)
-	for i, fn := range b.Funcs() {
-		if i > 8 {
+	i := 0
+	for fn := range b.Funcs() {
+		if i++; i > 8 {
 			break
 		}
 		_, _ = b.Decode(fn)
 		b.FuncAt(fn.Entry)
+		b.SPDelta(fn.Entry)
+		b.Frames(fn.Entry+1, true)
+		b.FuncMetaAt(fn.Entry)
 	}
+	b.FuncsNamed("runtime.goexit")
+	b.FuncsNamed("main.main")
+	b.Symbol("main.main")
 }
 
 // compactELF rebuilds a small ELF from the sections of a real binary that

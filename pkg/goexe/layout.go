@@ -95,6 +95,10 @@ func computeLayout(b *Binary) (Layout, error) {
 			return Layout{Source: "unknown"}, fmt.Errorf("struct layout: dwarf: %v; table: %w", dwarfErr, err)
 		}
 		l = t
+		if b.HasDWARF {
+			// Say why the binary's own DWARF was not used.
+			l.Source += " (DWARF unusable: " + dwarfErr.Error() + ")"
+		}
 	}
 	names, src := binaryWaitReasons(b)
 	if names == nil {

@@ -123,16 +123,14 @@ func (b *Binary) mallocFamily() []string {
 	if !b.Version.AtLeast(1, 24) {
 		return []string{"runtime.mallocgc"}
 	}
-	seen := map[string]bool{}
 	var names []string
-	for _, f := range b.Funcs() {
-		rest, ok := strings.CutPrefix(f.Name, "runtime.mallocgc")
-		if !ok || seen[f.Name] || !isIdent(rest) || strings.HasSuffix(rest, "Reuse") ||
+	for _, name := range b.funcsWithPrefix("runtime.mallocgc") {
+		rest := strings.TrimPrefix(name, "runtime.mallocgc")
+		if !isIdent(rest) || strings.HasSuffix(rest, "Reuse") ||
 			!(strings.HasPrefix(rest, "Tiny") || strings.HasPrefix(rest, "Small")) {
 			continue
 		}
-		seen[f.Name] = true
-		names = append(names, f.Name)
+		names = append(names, name)
 	}
 	sort.Strings(names)
 	return names

@@ -1,6 +1,10 @@
 package goexe
 
-import "github.com/memsight/memsight/pkg/goexe/internal/pclntab"
+import (
+	"runtime/debug"
+
+	"github.com/memsight/memsight/pkg/goexe/internal/pclntab"
+)
 
 // Frame is one logical frame of a PC: the function holding it or one of the
 // functions inlined there, with the file and line the runtime would print.
@@ -31,8 +35,9 @@ func (f Frame) PrintName() string { return pclntab.FuncNameForPrint(f.Func) }
 // function holds pc. When the inline tree is unreadable the physical frame
 // is returned with File "" and Line 0: the physical function's line at pc
 // would be an inlinee's, which is worse than unknown.
-func (b *Binary) Frames(pc uint64, ret bool) []Frame {
-	tab := b.ext.tab
+func (b *Binary) Frames(pc uint64, ret bool) (out []Frame) {
+	defer recoverTo(b, &out, debug.SetPanicOnFault(true))
+	tab := b.tab
 	if tab == nil {
 		return nil
 	}
@@ -48,7 +53,7 @@ func (b *Binary) Frames(pc uint64, ret bool) []Frame {
 	if err != nil {
 		return []Frame{{Func: f.Name, Entry: f.Entry, PC: pc}}
 	}
-	out := make([]Frame, len(fr))
+	out = make([]Frame, len(fr))
 	for i, x := range fr {
 		out[i] = Frame{Func: x.Func, File: x.File, Line: x.Line, Entry: f.Entry, PC: pc, Inlined: x.Inlined}
 		if x.File == "?" {
@@ -61,15 +66,16 @@ func (b *Binary) Frames(pc uint64, ret bool) []Frame {
 // SPDelta returns the stack-pointer delta at the link-time pc: the size of
 // the part of the frame in use there. On amd64 the return address is at
 // SP+delta; on arm64 the saved LR is at SP and the caller's SP is SP+delta.
-func (b *Binary) SPDelta(pc uint64) (int64, bool) {
-	if b.ext.tab == nil {
+func (b *Binary) SPDelta(pc uint64) (d int64, ok bool) {
+	defer recoverTo(b, &ok, debug.SetPanicOnFault(true))
+	if b.tab == nil {
 		return 0, false
 	}
-	f, ok := b.ext.tab.FuncAt(pc)
+	f, ok := b.tab.Lookup(pc)
 	if !ok {
 		return 0, false
 	}
-	return b.ext.tab.SPDelta(f, pc)
+	return b.tab.SPDelta(f, pc)
 }
 
 // FuncMeta is what the runtime's unwinder knows about a function besides
@@ -90,11 +96,12 @@ type FuncMeta struct {
 }
 
 // FuncMetaAt returns the metadata of the function holding the link-time pc.
-func (b *Binary) FuncMetaAt(pc uint64) (FuncMeta, bool) {
-	if b.ext.tab == nil {
+func (b *Binary) FuncMetaAt(pc uint64) (m FuncMeta, ok bool) {
+	defer recoverTo(b, &ok, debug.SetPanicOnFault(true))
+	if b.tab == nil {
 		return FuncMeta{}, false
 	}
-	f, ok := b.ext.tab.FuncAt(pc)
+	f, ok := b.tab.FuncAt(pc)
 	if !ok {
 		return FuncMeta{}, false
 	}

@@ -1,9 +1,12 @@
 package goexe
 
 import (
+	"cmp"
 	"debug/elf"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"slices"
 )
 
 // Offsets in runtime.moduledata, identical in go1.20 to go1.27 on 64-bit
@@ -29,7 +32,7 @@ func (b *Binary) findTextStart() error {
 	if text == nil {
 		return fmt.Errorf("no .text section: %w", ErrUnsupportedGo)
 	}
-	md := moduledataFinder{b: b, text: text}
+	md := b.finder()
 	addr, src, err := md.find()
 	if err != nil {
 		return err
@@ -50,10 +53,26 @@ func (b *Binary) findTextStart() error {
 	return nil
 }
 
+// moduledataFinder locates firstmoduledata. Open keeps one (Binary.md) so
+// the relocations and the candidates are read once per inspection.
 type moduledataFinder struct {
-	b     *Binary
-	text  *elf.Section
-	relas map[uint64]uint64 // RELATIVE relocations: place -> addend, loaded lazily
+	b                   *Binary
+	relas               *relocations // RELATIVE relocations, loaded on first need
+	goModDone, dataDone bool         // scanGoModule, scanData ran
+	cands               []mdCandidate
+	goMod               uint64 // address of a validated .go.module moduledata
+	goText              uint64 // its text
+}
+
+// mdCandidate is a validated moduledata found by the data scan.
+type mdCandidate struct{ addr, text uint64 }
+
+// finder returns the moduledata finder of the running inspection, or a new one.
+func (b *Binary) finder() *moduledataFinder {
+	if b.md != nil {
+		return b.md
+	}
+	return &moduledataFinder{b: b}
 }
 
 // find returns runtime.text from firstmoduledata: the .go.module section
@@ -61,34 +80,18 @@ type moduledataFinder struct {
 // pcHeader points at .gopclntab. It returns 0 when no candidate validates and
 // an error when candidates disagree.
 func (m *moduledataFinder) find() (uint64, string, error) {
-	if s := m.b.ef.section(".go.module"); s != nil {
-		if t, ok := m.at(s, 0); ok {
-			return t, "go.module", nil
-		}
+	if m.scanGoModule(); m.goMod != 0 {
+		return m.goText, "go.module", nil
+	}
+	if err := m.scanData(); err != nil {
+		return 0, "", err
 	}
 	var found uint64
-	for _, name := range []string{".noptrdata", ".data"} {
-		s := m.b.ef.section(name)
-		if s == nil {
-			continue
+	for _, c := range m.cands {
+		if found != 0 && found != c.text {
+			return 0, "", fmt.Errorf("runtime.text: two moduledata candidates disagree (%#x, %#x): %w", found, c.text, ErrUnsupportedGo)
 		}
-		data, err := m.b.ef.sectionData(s, maxSectionSize)
-		if err != nil {
-			return 0, "", err
-		}
-		for off := uint64(0); off+mdMinSize <= uint64(len(data)); off += 8 {
-			if m.word(data, s.Addr, off+mdPcHeaderOff) != m.b.pcAddr {
-				continue
-			}
-			t, ok := m.at(s, off)
-			if !ok {
-				continue
-			}
-			if found != 0 && found != t {
-				return 0, "", fmt.Errorf("runtime.text: two moduledata candidates disagree (%#x, %#x): %w", found, t, ErrUnsupportedGo)
-			}
-			found = t
-		}
+		found = c.text
 	}
 	if found != 0 {
 		return found, "moduledata", nil
@@ -96,26 +99,76 @@ func (m *moduledataFinder) find() (uint64, string, error) {
 	return 0, "", nil
 }
 
+// scanGoModule validates the .go.module section (go1.26+) once.
+func (m *moduledataFinder) scanGoModule() {
+	if m.goModDone {
+		return
+	}
+	m.goModDone = true
+	if s := m.b.ef.section(".go.module"); s != nil {
+		if t, ok := m.at(s, 0); ok {
+			m.goMod, m.goText = s.Addr, t
+		}
+	}
+}
+
+// scanData looks for moduledata candidates in .noptrdata and .data once.
+func (m *moduledataFinder) scanData() error {
+	if m.dataDone {
+		return nil
+	}
+	m.dataDone = true
+	for _, name := range []string{".noptrdata", ".data"} {
+		s := m.b.ef.section(name)
+		if s == nil || s.Type == elf.SHT_NOBITS {
+			continue
+		}
+		if s.FileSize > maxSectionSize {
+			return fmt.Errorf("section %s is %d bytes, over the %d-byte limit: %w", s.Name, s.FileSize, maxSectionSize, ErrBadELF)
+		}
+		var serr error
+		err := m.b.im.scanRecords(s.Offset, s.FileSize, 8, func(i int, w []byte) bool {
+			off := uint64(i) * 8
+			if off+mdMinSize > s.FileSize || m.word(w, s.Addr+off, 0) != m.b.pcAddr {
+				return true
+			}
+			if t, ok := m.at(s, off); ok {
+				m.cands = append(m.cands, mdCandidate{s.Addr + off, t})
+				if len(m.cands) > 16 {
+					serr = fmt.Errorf("runtime.text: over 16 moduledata candidates: %w", ErrUnsupportedGo)
+					return false
+				}
+			}
+			return true
+		})
+		if err = errors.Join(err, serr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // at validates a moduledata at offset off of section s and returns its text.
 func (m *moduledataFinder) at(s *elf.Section, off uint64) (uint64, bool) {
-	if s.Type == elf.SHT_NOBITS || off+mdMinSize > s.FileSize {
+	text := m.b.ef.section(".text")
+	if text == nil || s.Type == elf.SHT_NOBITS || off+mdMinSize > s.FileSize {
 		return 0, false
 	}
 	buf := make([]byte, mdMinSize)
-	if _, err := m.b.ef.r.ReadAt(buf, int64(s.Offset+off)); err != nil {
+	if err := m.b.im.readAt(buf, s.Offset+off); err != nil {
 		return 0, false
 	}
 	if m.word(buf, s.Addr+off, mdPcHeaderOff) != m.b.pcAddr {
 		return 0, false
 	}
-	text, etext := m.word(buf, s.Addr+off, mdTextOff), m.word(buf, s.Addr+off, mdEtextOff)
-	tStart, tEnd := m.text.Addr, m.text.Addr+m.text.Size
-	if text < tStart || text >= tEnd || etext <= text || etext > tEnd {
+	t, etext := m.word(buf, s.Addr+off, mdTextOff), m.word(buf, s.Addr+off, mdEtextOff)
+	tStart, tEnd := text.Addr, text.Addr+text.Size
+	if t < tStart || t >= tEnd || etext <= t || etext > tEnd {
 		return 0, false
 	}
 	for _, seg := range m.b.Segments {
-		if seg.Exec && text >= seg.Vaddr && etext <= seg.Vaddr+seg.Filesz {
-			return text, true
+		if seg.Exec && t >= seg.Vaddr && etext <= seg.Vaddr+seg.Filesz {
+			return t, true
 		}
 	}
 	return 0, false
@@ -133,31 +186,74 @@ func (m *moduledataFinder) word(data []byte, base, off uint64) uint64 {
 		return v
 	}
 	if m.relas == nil {
-		m.relas = m.loadRelatives()
+		m.relas = m.b.loadRelatives()
 	}
-	return m.relas[base+off]
+	return m.relas.addend(base + off)
 }
 
-// loadRelatives reads the RELATIVE entries of the dynamic relocation sections.
-func (m *moduledataFinder) loadRelatives() map[uint64]uint64 {
-	out := map[uint64]uint64{}
+// relocations are the RELATIVE relocations of a position-independent file,
+// sorted by place.
+type relocations struct{ places, addends []uint64 }
+
+// addend returns the addend of the relocation at place, 0 when none.
+func (r *relocations) addend(place uint64) uint64 {
+	i, ok := slices.BinarySearch(r.places, place)
+	if !ok {
+		return 0
+	}
+	return r.addends[i]
+}
+
+// maxRelatives bounds the relocations kept (16 bytes each) while inspecting.
+const maxRelatives = 8 << 20
+
+// loadRelatives streams the dynamic relocation sections and keeps the
+// RELATIVE entries for places in the sections goexe reads pointers from
+// (moduledata, runtime globals such as waitReasonStrings): an 89 MB PIE
+// server has 274k RELATIVE relocations, 22k of them there.
+func (b *Binary) loadRelatives() *relocations {
+	r := &relocations{}
 	want := uint32(rX86_64Relative)
-	if m.b.Arch == ARM64 {
+	if b.Arch == ARM64 {
 		want = rAArch64Relative
 	}
-	for _, s := range m.b.ef.f.Sections {
-		if s.Type != elf.SHT_RELA {
-			continue
-		}
-		data, err := m.b.ef.sectionData(s, maxSectionSize)
-		if err != nil {
-			continue
-		}
-		for i := 0; i+24 <= len(data); i += 24 {
-			if uint32(binary.LittleEndian.Uint64(data[i+8:])) == want {
-				out[binary.LittleEndian.Uint64(data[i:])] = binary.LittleEndian.Uint64(data[i+16:])
-			}
+	var ranges [][2]uint64
+	for _, name := range []string{".go.module", ".noptrdata", ".data"} {
+		if s := b.ef.section(name); s != nil {
+			ranges = append(ranges, [2]uint64{s.Addr, s.Addr + s.Size})
 		}
 	}
-	return out
+	inRange := func(a uint64) bool {
+		for _, rg := range ranges {
+			if a >= rg[0] && a < rg[1] {
+				return true
+			}
+		}
+		return false
+	}
+	for _, s := range b.ef.f.Sections {
+		if s.Type != elf.SHT_RELA || s.FileSize > maxSectionSize {
+			continue
+		}
+		_ = b.im.scanRecords(s.Offset, s.FileSize, 24, func(_ int, rec []byte) bool {
+			if uint32(binary.LittleEndian.Uint64(rec[8:])) == want && inRange(binary.LittleEndian.Uint64(rec)) {
+				r.places = append(r.places, binary.LittleEndian.Uint64(rec))
+				r.addends = append(r.addends, binary.LittleEndian.Uint64(rec[16:]))
+			}
+			return len(r.places) < maxRelatives
+		})
+	}
+	if !slices.IsSorted(r.places) {
+		idx := make([]int, len(r.places))
+		for i := range idx {
+			idx[i] = i
+		}
+		slices.SortStableFunc(idx, func(i, j int) int { return cmp.Compare(r.places[i], r.places[j]) })
+		places, addends := make([]uint64, len(idx)), make([]uint64, len(idx))
+		for k, i := range idx {
+			places[k], addends[k] = r.places[i], r.addends[i]
+		}
+		r.places, r.addends = places, addends
+	}
+	return r
 }

@@ -1,6 +1,7 @@
 package pclntab
 
 import (
+	"encoding/binary"
 	"fmt"
 	"sort"
 )
@@ -40,6 +41,8 @@ type Func struct {
 
 	index     int    // position in the functab
 	off       int    // offset of the _func record in pclntable
+	entryOff  uint32 // entry as recorded in the _func record
+	nameOff   int32  // offset of the name in funcnametab
 	pcsp      uint32 // offsets into pctab
 	pcfile    uint32
 	pcln      uint32
@@ -53,6 +56,20 @@ func (f Func) Index() int { return f.index }
 
 // Func returns the i'th function of the table.
 func (t *Table) Func(i int) (Func, error) {
+	f, err := t.record(i)
+	if err != nil {
+		return Func{}, err
+	}
+	name, ok := t.name(f)
+	if !ok {
+		return Func{}, fmt.Errorf("function %d: name offset %#x: %w", i, f.nameOff, ErrFormat)
+	}
+	f.Name = name
+	return f, nil
+}
+
+// record decodes the i'th _func record, without the name.
+func (t *Table) record(i int) (Func, error) {
 	if i < 0 || i >= t.nfunc {
 		return Func{}, fmt.Errorf("function index %d of %d: %w", i, t.nfunc, ErrFormat)
 	}
@@ -62,42 +79,61 @@ func (t *Table) Func(i int) (Func, error) {
 	if funcOff+funcHeaderSize > len(t.pclntable) || funcOff < 0 {
 		return Func{}, fmt.Errorf("function %d record at %#x beyond the table: %w", i, funcOff, ErrFormat)
 	}
-	r := t.pclntable[funcOff:]
-	f := Func{
-		Entry:     t.textStart + uint64(entryOff),
-		End:       t.textStart + uint64(endOff),
-		Args:      int32(t.u32(r, 8)),
-		StartLine: int(int32(t.u32(r, 36))),
-		FuncID:    r[40],
-		Flag:      r[41],
-		index:     i,
-		off:       funcOff,
-		pcsp:      t.u32(r, 16),
-		pcfile:    t.u32(r, 20),
-		pcln:      t.u32(r, 24),
-		npcdata:   t.u32(r, 28),
-		cuOffset:  t.u32(r, 32),
-		nfuncdata: r[43],
+	r := t.pclntable[funcOff : funcOff+funcHeaderSize]
+	f := decodeRecord(r)
+	f.Entry, f.End = t.textStart+uint64(entryOff), t.textStart+uint64(endOff)
+	f.index, f.off = i, funcOff
+	if err := checkRecord(f, i, entryOff, endOff); err != nil {
+		return Func{}, err
 	}
-	if t.u32(r, 0) != entryOff {
-		return Func{}, fmt.Errorf("function %d: record entry %#x != functab entry %#x: %w", i, t.u32(r, 0), entryOff, ErrFormat)
-	}
-	if endOff < entryOff {
-		return Func{}, fmt.Errorf("function %d: end %#x before entry %#x: %w", i, endOff, entryOff, ErrFormat)
-	}
-	if f.npcdata > 1<<10 || funcOff+funcHeaderSize+4*(int(f.npcdata)+int(f.nfuncdata)) > len(t.pclntable) {
+	if funcOff+funcHeaderSize+4*(int(f.npcdata)+int(f.nfuncdata)) > len(t.pclntable) {
 		return Func{}, fmt.Errorf("function %d: %d pcdata / %d funcdata beyond the table: %w", i, f.npcdata, f.nfuncdata, ErrFormat)
 	}
-	name, ok := cstring(t.funcnametab, int(int32(t.u32(r, 4))))
-	if !ok {
-		return Func{}, fmt.Errorf("function %d: name offset %#x: %w", i, t.u32(r, 4), ErrFormat)
-	}
-	f.Name = name
 	return f, nil
+}
+
+// decodeRecord decodes the fixed part of a _func record (funcHeaderSize
+// bytes); Entry, End, index and off are left to the caller.
+func decodeRecord(r []byte) Func {
+	le := binary.LittleEndian
+	return Func{
+		Args:      int32(le.Uint32(r[8:])),
+		StartLine: int(int32(le.Uint32(r[36:]))),
+		FuncID:    r[40],
+		Flag:      r[41],
+		entryOff:  le.Uint32(r[0:]),
+		nameOff:   int32(le.Uint32(r[4:])),
+		pcsp:      le.Uint32(r[16:]),
+		pcfile:    le.Uint32(r[20:]),
+		pcln:      le.Uint32(r[24:]),
+		npcdata:   le.Uint32(r[28:]),
+		cuOffset:  le.Uint32(r[32:]),
+		nfuncdata: r[43],
+	}
+}
+
+// checkRecord checks a decoded record against its functab entry.
+func checkRecord(f Func, i int, entryOff, endOff uint32) error {
+	if f.entryOff != entryOff {
+		return fmt.Errorf("function %d: record entry %#x != functab entry %#x: %w", i, f.entryOff, entryOff, ErrFormat)
+	}
+	if endOff < entryOff {
+		return fmt.Errorf("function %d: end %#x before entry %#x: %w", i, endOff, entryOff, ErrFormat)
+	}
+	if f.npcdata > 1<<10 {
+		return fmt.Errorf("function %d: %d pcdata: %w", i, f.npcdata, ErrFormat)
+	}
+	return nil
+}
+
+// name returns the name of a function decoded by record.
+func (t *Table) name(f Func) (string, bool) {
+	return cstring(t.funcnametab, int(f.nameOff))
 }
 
 // Funcs returns every function in table order (ascending entry). It stops at
 // the first malformed record and returns what it decoded with the error.
+// It reads the whole table: use Scan to look for names in a large one.
 func (t *Table) Funcs() ([]Func, error) {
 	fs := make([]Func, 0, t.nfunc)
 	for i := 0; i < t.nfunc; i++ {
@@ -112,6 +148,19 @@ func (t *Table) Funcs() ([]Func, error) {
 
 // FuncAt returns the function whose [Entry, End) holds the link-time pc.
 func (t *Table) FuncAt(pc uint64) (Func, bool) {
+	f, ok := t.Lookup(pc)
+	if !ok {
+		return Func{}, false
+	}
+	if f.Name, ok = t.name(f); !ok {
+		return Func{}, false
+	}
+	return f, true
+}
+
+// Lookup is FuncAt without the name (Name is ""), for callers that need only
+// the function's bounds and tables: it allocates nothing.
+func (t *Table) Lookup(pc uint64) (Func, bool) {
 	if pc < t.textStart || pc-t.textStart > 1<<32-1 {
 		return Func{}, false
 	}
@@ -121,7 +170,7 @@ func (t *Table) FuncAt(pc uint64) (Func, bool) {
 	if i < 0 {
 		return Func{}, false
 	}
-	f, err := t.Func(i)
+	f, err := t.record(i)
 	if err != nil || pc >= f.End {
 		return Func{}, false
 	}

@@ -1,6 +1,7 @@
 package pclntab
 
 import (
+	"bytes"
 	"encoding/binary"
 	"testing"
 )
@@ -75,7 +76,23 @@ func FuzzParse(f *testing.F) {
 			tab.FileLine(fn, pc)
 			_, _ = tab.InlineFrames(fn, pc, gofunc)
 		}
-		_, _ = tab.Funcs()
+		fs, ferr := tab.Funcs()
+		var scanned int
+		serr := tab.Scan(bytes.NewReader(data), func(i int, name []byte) bool {
+			if i != scanned || (i < len(fs) && fs[i].Name != string(name)) {
+				t.Fatalf("Scan: function %d %q, Funcs has %d", i, name, scanned)
+			}
+			scanned++
+			return true
+		})
+		if (ferr == nil) != (serr == nil) || scanned != len(fs) {
+			t.Fatalf("Scan found %d functions (%v), Funcs %d (%v)", scanned, serr, len(fs), ferr)
+		}
+		if g, ok := tab.FuncAt(pc); ok {
+			if f, ok2 := tab.Lookup(pc); !ok2 || g.Entry != f.Entry {
+				t.Fatalf("Lookup and FuncAt disagree at %#x", pc)
+			}
+		}
 		tab.TextEnd()
 	})
 }

@@ -31,6 +31,10 @@ type Table struct {
 	filetab     []byte
 	pctab       []byte
 	pclntable   []byte // functab followed by the _func records
+
+	// Offsets of funcnametab and pclntable in the bytes Parse was given,
+	// for Scan.
+	funcnameOff, pclnOff int64
 }
 
 // Parse decodes the pcHeader of a Go 1.20+ pclntab. textStart is the link-time
@@ -110,6 +114,8 @@ func Parse(data []byte, textStart uint64, ptrSize, quantum int) (*Table, error) 
 		filetab:     data[offs[2]:offs[3]],
 		pctab:       data[offs[3]:offs[4]],
 		pclntable:   data[offs[4]:offs[5]],
+		funcnameOff: int64(offs[0]),
+		pclnOff:     int64(offs[4]),
 	}
 	// functab: nfunc {entryoff, funcoff} pairs, then the end entryoff.
 	if need := (2*t.nfunc + 1) * 4; need > len(t.pclntable) {

@@ -1,6 +1,7 @@
 package pclntab
 
 import (
+	"bytes"
 	"debug/gosym"
 	"os"
 	"path/filepath"
@@ -36,6 +37,17 @@ func checkAgainstGosym(t *testing.T, path string) {
 	fs, err := tab.Funcs()
 	if err != nil {
 		t.Fatal(err)
+	}
+	var scanned int
+	err = tab.Scan(bytes.NewReader(b.pclntab), func(i int, name []byte) bool {
+		if i != scanned || fs[i].Name != string(name) {
+			t.Fatalf("Scan: function %d %q, want %d %q", i, name, scanned, fs[scanned].Name)
+		}
+		scanned++
+		return true
+	})
+	if err != nil || scanned != len(fs) {
+		t.Fatalf("Scan: %d of %d functions: %v", scanned, len(fs), err)
 	}
 	if len(fs) != len(gt.Funcs) {
 		t.Fatalf("%d functions, gosym has %d", len(fs), len(gt.Funcs))

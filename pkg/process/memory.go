@@ -25,27 +25,80 @@ type Memory struct {
 }
 
 // Memory samples the memory, thread and file descriptor counts of pid. It
-// reads stat, status and the size of the fd directory (one stat call on
-// Linux ≥ 6.2). It returns an error wrapping ErrNoProcess when pid does not
-// exist or has exited.
+// reads status (parsing only the lines it needs) and the size of the fd
+// directory (one stat call on Linux ≥ 6.2). It returns an error wrapping
+// ErrNoProcess when pid does not exist or has exited, or is a thread.
 func (r *Reader) Memory(pid int) (Memory, error) {
-	pp, st, status, err := r.stats(pid)
+	if pid <= 0 {
+		return Memory{}, noProcess(pid)
+	}
+	data, err := os.ReadFile(r.path(pid, "status"))
+	if err != nil {
+		return Memory{}, readErr(pid, "status", err)
+	}
+	m, tgid, err := parseStatus(data)
+	if err != nil {
+		return Memory{}, fmt.Errorf("pid %d: %w", pid, err)
+	}
+	if tgid != 0 && tgid != pid {
+		return Memory{}, fmt.Errorf("pid %d is a thread of process %d: %w", pid, tgid, ErrNoProcess)
+	}
+	pp, err := r.proc(pid)
 	if err != nil {
 		return Memory{}, err
 	}
-	fds, err := r.fdCount(pp)
-	if err != nil {
+	if m.FDs, err = r.fdCount(pp); err != nil {
 		return Memory{}, err
 	}
-	return Memory{
-		RSS:      status.VmRSS,
-		RssAnon:  status.RssAnon,
-		RssFile:  status.RssFile,
-		RssShmem: status.RssShmem,
-		VmHWM:    status.VmHWM,
-		Threads:  st.NumThreads,
-		FDs:      fds,
-	}, nil
+	return m, nil
+}
+
+// parseStatus takes the memory and thread counts from /proc/PID/status
+// ("VmRSS:	  1234 kB" lines), and the Tgid.
+func parseStatus(data []byte) (m Memory, tgid int, err error) {
+	for line := range strings.SplitSeq(string(data), "\n") {
+		key, val, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		var dst *uint64
+		switch key {
+		case "VmRSS":
+			dst = &m.RSS
+		case "RssAnon":
+			dst = &m.RssAnon
+		case "RssFile":
+			dst = &m.RssFile
+		case "RssShmem":
+			dst = &m.RssShmem
+		case "VmHWM":
+			dst = &m.VmHWM
+		case "Threads", "Tgid":
+			n, err := strconv.Atoi(strings.TrimSpace(val))
+			if err != nil {
+				return m, 0, fmt.Errorf("status line %q: %w", line, err)
+			}
+			if key == "Threads" {
+				m.Threads = n
+			} else {
+				tgid = n
+			}
+			continue
+		default:
+			continue
+		}
+		num, unit, _ := strings.Cut(strings.TrimSpace(val), " ")
+		n, err := strconv.ParseUint(num, 10, 64)
+		if err != nil {
+			return m, 0, fmt.Errorf("status line %q: %w", line, err)
+		}
+		if unit == "kB" {
+			n <<= 10
+		}
+		*dst = n
+	}
+	// A zombie's status has no memory lines: zeros.
+	return m, tgid, nil
 }
 
 // Resident is the part of Memory that changes from second to second, read

@@ -22,21 +22,23 @@ func layoutSpec() []layoutStruct {
 			"stack.lo", "stack.hi", "m", "sched.sp", "sched.pc", "sched.g", "sched.ctxt",
 			"sched.lr", "sched.bp", "syscallsp", "syscallpc", "stktopsp", "atomicstatus",
 			"goid", "waitsince", "waitreason", "parentGoid", "gopc", "startpc", "runningCleanups",
+			"waiting",
 		}},
 		{"runtime.m", []string{"runtime.m"}, []string{"g0", "procid", "curg", "p", "id"}},
 		{"runtime.p", []string{"runtime.p"}, []string{"id", "status", "m", "cleanups", "cleanupsQueued"}},
 		{"runtime.finBlock", []string{"runtime.finBlock", "runtime.finblock"}, []string{"alllink", "next", "cnt", "fin"}},
 		{"runtime.finalizer", []string{"runtime.finalizer"}, []string{"fn", "arg", "nret", "fint", "ot"}},
 		{"runtime.cleanupQueue", []string{"runtime.cleanupQueue"}, []string{
-			"workUnits", "asleep", "running", "ng", "needg", "queued", "executed",
+			"workUnits", "asleep", "running", "ng", "needg", "queued", "executed", "all",
 		}},
 		// The block a cleanup goroutine runs (1.25+): n entries, each a
 		// *funcval (1.25) or a cleanupFn (1.26+), cleared before its call.
-		{"runtime.cleanupBlock", []string{"runtime.cleanupBlock"}, []string{"cleanupBlockHeader.n", "cleanups"}},
+		{"runtime.cleanupBlock", []string{"runtime.cleanupBlock"}, []string{"cleanupBlockHeader.n", "cleanupBlockHeader.alllink", "cleanups"}},
 		{"runtime.cleanupFn", []string{"runtime.cleanupFn"}, []string{"call", "fn", "arg"}},
 		{"runtime.moduledata", []string{"runtime.moduledata"}, []string{
 			"pcHeader", "text", "etext", "noptrdata", "enoptrdata", "data", "edata",
 			"bss", "ebss", "noptrbss", "enoptrbss", "gofunc",
+			"gcdatamask.n", "gcdatamask.bytedata", "gcbssmask.n", "gcbssmask.bytedata", "next",
 		}},
 		{"runtime.gcControllerState", []string{"runtime.gcControllerState"}, []string{
 			"gcPercent", "memoryLimit", "heapMinimum", "lastHeapGoal", "heapLive",
@@ -53,6 +55,31 @@ func layoutSpec() []layoutStruct {
 		{"runtime.memRecord", []string{"runtime.memRecord"}, []string{"active", "future"}},
 		{"runtime.memRecordCycle", []string{"runtime.memRecordCycle"}, []string{"allocs", "frees", "alloc_bytes", "free_bytes"}},
 		{"runtime.mProfCycleHolder", []string{"runtime.mProfCycleHolder"}, []string{"value"}},
+		// The heap, for the reachability mark (pkg/goruntime/leak): spans
+		// found through mheap_.arenas, their objects' pointer layout from
+		// the heap bits, a malloc header or span.largeType (1.22+), the
+		// specials that keep objects alive, and the sudogs blocked
+		// goroutines wait with (elem and c became maybeTraceablePtr in 1.26).
+		{"runtime.mheap", []string{"runtime.mheap"}, []string{"arenas", "allArenas", "heapArenas", "allspans"}},
+		{"runtime.heapArena", []string{"runtime.heapArena"}, []string{"spans", "pageInUse", "pageSpecials"}},
+		{"runtime.mspan", []string{"runtime.mspan"}, []string{
+			"startAddr", "npages", "freeindex", "nelems", "freeIndexForScan", "allocBits",
+			"spanclass", "state", "elemsize", "limit", "specials", "largeType",
+		}},
+		{"runtime.special", []string{"runtime.special"}, []string{"next", "offset", "kind"}},
+		{"runtime.specialfinalizer", []string{"runtime.specialfinalizer"}, []string{"fn"}},
+		{"runtime.specialCleanup", []string{"runtime.specialCleanup"}, []string{"cleanup", "fn"}},
+		{"runtime.sudog", []string{"runtime.sudog"}, []string{
+			"g", "next", "prev", "elem", "elem.vp", "elem.vu", "waitlink", "c",
+			"c.maybeTraceablePtr.vp", "c.maybeTraceablePtr.vu",
+		}},
+		{"runtime.spanInlineMarkBits", []string{"runtime.spanInlineMarkBits"}, []string{"marks", "class"}},
+		{"runtime.stackObjectRecord", []string{"runtime.stackObjectRecord"}, []string{"off", "size"}},
+		// abi.Type (runtime._type before 1.21): the fields a malloc header's
+		// type gives the mark; the names changed in 1.21.
+		{"internal/abi.Type", []string{"internal/abi.Type", "runtime._type"}, []string{
+			"Size_", "PtrBytes", "TFlag", "GCData", "size", "ptrdata", "tflag", "gcdata",
+		}},
 	}
 }
 

@@ -45,8 +45,8 @@ func (s *stackCopy) fill(n uint64) error {
 	return nil
 }
 
-// word returns the 8 bytes at addr, extending the copy when needed.
-func (s *stackCopy) word(addr uint64) (uint64, error) {
+// Word returns the 8 bytes at addr, extending the copy when needed.
+func (s *stackCopy) Word(addr uint64) (uint64, error) {
 	if addr < s.base || addr+8 > s.hi || addr+8 < addr {
 		return 0, fmt.Errorf("stack slot %#x outside the stack [%#x, %#x)", addr, s.base, s.hi)
 	}

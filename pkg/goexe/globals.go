@@ -48,6 +48,8 @@ func globalEntries(g *RuntimeGlobals) []globalEntry {
 		{"runtime.memstats", &g.Memstats},
 		{"runtime.MemProfileRate", &g.MemProfileRate},
 		{"runtime.mbuckets", &g.MBuckets},
+		{"runtime.mheap_", &g.MHeap},
+		{"runtime.allfin", &g.AllFin},
 	}
 	out := make([]globalEntry, len(list))
 	for i, e := range list {

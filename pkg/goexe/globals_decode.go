@@ -63,6 +63,11 @@ func decodeGlobals(b *Binary) RuntimeGlobals {
 	set(&g.MemProfileRate, a, "runtime.allocmcache", err)
 	a, err = d.onlyLoad("runtime.mProf_FlushLocked", 8)
 	set(&g.MBuckets, a, "runtime.mProf_FlushLocked", err)
+	a, src, err = d.receiver("runtime.(*mheap).", 0,
+		"runtime.(*mcentral).grow", "runtime.(*mcache).allocLarge", "runtime.(*mheap).allocManual", "runtime.stackalloc")
+	set(&g.MHeap, a, src, err)
+	a, err = d.allfin()
+	set(&g.AllFin, a, "runtime.queuefinalizer", err)
 	return g
 }
 

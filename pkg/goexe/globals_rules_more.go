@@ -170,3 +170,33 @@ func untilCall(insts []Inst) []Inst {
 	}
 	return insts
 }
+
+// allfin: queuefinalizer allocates a block when finc is empty:
+// `finc = persistentalloc(...); finc.alllink = allfin; allfin = finc`. After
+// the call to persistentalloc, the first 8-byte global store is finc; the
+// next 8-byte global load is allfin, which is then stored to.
+func (d *globalDecoder) allfin() (uint64, error) {
+	const fn = "runtime.queuefinalizer"
+	_, insts, err := d.body(fn)
+	if err != nil {
+		return 0, err
+	}
+	rest, ok := d.afterCall(insts, "runtime.persistentalloc")
+	if !ok {
+		return 0, fmt.Errorf("%s: no call to persistentalloc", fn)
+	}
+	var finc, a uint64
+	for _, in := range rest {
+		switch {
+		case in.Call:
+			return 0, fmt.Errorf("%s: call before `allfin = finc`", fn)
+		case finc == 0 && isStore(in, 8):
+			finc = in.MemRef
+		case finc != 0 && a == 0 && isLoad(in, 8) && in.MemRef != finc:
+			a = in.MemRef
+		case a != 0 && isStore(in, 8) && in.MemRef == a:
+			return a, nil
+		}
+	}
+	return 0, fmt.Errorf("%s: no `finc.alllink = allfin; allfin = finc` after persistentalloc", fn)
+}

@@ -123,6 +123,8 @@ type RuntimeGlobals struct {
 	Memstats       Global `json:"memstats"`       // runtime.memstats
 	MemProfileRate Global `json:"MemProfileRate"` // runtime.MemProfileRate
 	MBuckets       Global `json:"mbuckets"`       // runtime.mbuckets
+	MHeap          Global `json:"mheap_"`         // runtime.mheap_
+	AllFin         Global `json:"allfin"`         // runtime.allfin (*finBlock: every finalizer block)
 }
 
 // Layout holds runtime struct field offsets for one binary, keyed by

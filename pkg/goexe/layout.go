@@ -22,10 +22,12 @@ func layoutSpec() []layoutStruct {
 			"stack.lo", "stack.hi", "m", "sched.sp", "sched.pc", "sched.g", "sched.ctxt",
 			"sched.lr", "sched.bp", "syscallsp", "syscallpc", "stktopsp", "atomicstatus",
 			"goid", "waitsince", "waitreason", "parentGoid", "gopc", "startpc", "runningCleanups",
-			"waiting",
+			"waiting", "xRegs.state",
 		}},
 		{"runtime.m", []string{"runtime.m"}, []string{"g0", "procid", "curg", "p", "id"}},
-		{"runtime.p", []string{"runtime.p"}, []string{"id", "status", "m", "cleanups", "cleanupsQueued"}},
+		{"runtime.p", []string{"runtime.p"}, []string{"id", "status", "m", "cleanups", "cleanupsQueued", "mcache"}},
+		// A P's active tiny block: the GC marks it (gcMarkTinyAllocs).
+		{"runtime.mcache", []string{"runtime.mcache"}, []string{"tiny"}},
 		{"runtime.finBlock", []string{"runtime.finBlock", "runtime.finblock"}, []string{"alllink", "next", "cnt", "fin"}},
 		{"runtime.finalizer", []string{"runtime.finalizer"}, []string{"fn", "arg", "nret", "fint", "ot"}},
 		{"runtime.cleanupQueue", []string{"runtime.cleanupQueue"}, []string{
@@ -75,6 +77,8 @@ func layoutSpec() []layoutStruct {
 		}},
 		{"runtime.spanInlineMarkBits", []string{"runtime.spanInlineMarkBits"}, []string{"marks", "class"}},
 		{"runtime.stackObjectRecord", []string{"runtime.stackObjectRecord"}, []string{"off", "size"}},
+		// The extended registers an async-preempted goroutine saved (1.26+).
+		{"runtime.xRegState", []string{"runtime.xRegState"}, []string{"regs"}},
 		// abi.Type (runtime._type before 1.21): the fields a malloc header's
 		// type gives the mark; the names changed in 1.21.
 		{"internal/abi.Type", []string{"internal/abi.Type", "runtime._type"}, []string{

@@ -21,6 +21,10 @@ type Frame struct {
 	PC uint64
 	// Inlined marks a frame inlined into the next one.
 	Inlined bool
+	// FuncID is the function's abi.FuncID name ("normal", "wrapper", ...;
+	// "" when unknown): the runtime's tracebacks elide "wrapper" frames
+	// (method value wrappers, the closures of go and defer statements).
+	FuncID string
 }
 
 // PrintName returns the function name as the runtime prints it (type
@@ -51,11 +55,12 @@ func (b *Binary) Frames(pc uint64, ret bool) (out []Frame) {
 	}
 	fr, err := tab.InlineFrames(f, sym, b.ext.gofunc)
 	if err != nil {
-		return []Frame{{Func: f.Name, Entry: f.Entry, PC: pc}}
+		return []Frame{{Func: f.Name, Entry: f.Entry, PC: pc, FuncID: pclntab.FuncIDName(b.Version.Minor, f.FuncID)}}
 	}
 	out = make([]Frame, len(fr))
 	for i, x := range fr {
-		out[i] = Frame{Func: x.Func, File: x.File, Line: x.Line, Entry: f.Entry, PC: pc, Inlined: x.Inlined}
+		out[i] = Frame{Func: x.Func, File: x.File, Line: x.Line, Entry: f.Entry, PC: pc, Inlined: x.Inlined,
+			FuncID: pclntab.FuncIDName(b.Version.Minor, x.FuncID)}
 		if x.File == "?" {
 			out[i].File, out[i].Line = "", 0
 		}

@@ -1,0 +1,346 @@
+package leak
+
+import (
+	"github.com/memsight/memsight/pkg/procmem"
+)
+
+// Bounds of the mark's work list.
+const (
+	maxQueue      = 1 << 20   // queued object pieces (16 MiB); past it spans are rescanned
+	maxObletBytes = 256 << 10 // large objects are scanned in pieces of this size
+)
+
+// item is a piece of a marked object to scan: bytes [base+off, base+off+n).
+type item struct {
+	s         *span
+	base      uint64
+	off, n    uint64
+	rescanned bool
+}
+
+// marker is the state of one mark: the heap's spans with their mark bits, the
+// work list and the pointers waiting for their span to be read.
+type marker struct {
+	L *layout
+	r *reader
+	h *heap
+	t *types
+	// queue holds marked objects to scan; dirty the spans whose marked
+	// objects did not fit in it.
+	queue []item
+	dirty []*span
+	// found holds candidate pointers whose span is not read yet.
+	found []uint64
+	// hidden maps a sudog's address to the words the leak detector hides
+	// from the mark (setSyncObjectsUntraceable).
+	hidden map[uint64]bool
+	st     markStats
+}
+
+// markStats counts the mark's work and what it could not do exactly.
+type markStats struct {
+	objects, bytes uint64
+	// consObjects counts objects scanned conservatively (unknown pointer
+	// layout); unreadObjects marked objects that could not be read;
+	// unresolved pointers whose span could not be read.
+	consObjects, unreadObjects, unresolved uint64
+}
+
+func newMarker(L *layout, r *reader, h *heap, t *types) *marker {
+	return &marker{L: L, r: r, h: h, t: t, hidden: map[uint64]bool{}}
+}
+
+// markPtr marks the object p points into, if p points into an allocated
+// heap object, and queues it for scanning. Pointers into spans not read yet
+// wait in found until the next flush.
+func (m *marker) markPtr(p uint64) {
+	if p < 4096 {
+		return
+	}
+	s, known := m.h.lookup(p)
+	if !known {
+		m.found = append(m.found, p)
+		return
+	}
+	if s != nil {
+		m.markIn(s, p)
+	}
+}
+
+// markIn marks p's object in s; it reports whether the object was newly
+// marked.
+func (m *marker) markIn(s *span, p uint64) bool {
+	i, ok := s.index(p)
+	if !ok || !s.allocated(i) || s.marked(i) {
+		return false
+	}
+	s.setMark(i)
+	m.st.objects++
+	m.st.bytes += s.elemsize
+	if !s.noscan() {
+		m.enqueue(s, s.base+uint64(i)*s.elemsize)
+	}
+	return true
+}
+
+// isMarkedOrNotInHeap is the runtime's test of a blocked goroutine's
+// primitive: marked, or not a heap object at all (a global, a stack). p's
+// span must have been resolved.
+func (m *marker) isMarkedOrNotInHeap(p uint64) bool {
+	s := m.h.spanOf(p)
+	if s == nil {
+		return true
+	}
+	i, ok := s.index(p)
+	if !ok {
+		return true
+	}
+	return s.marked(i)
+}
+
+// enqueue queues an object's pieces, or marks its span dirty when the queue
+// is full.
+func (m *marker) enqueue(s *span, base uint64) {
+	if len(m.queue) >= maxQueue {
+		if !s.dirty {
+			s.dirty = true
+			m.dirty = append(m.dirty, s)
+		}
+		return
+	}
+	for off := uint64(0); off < s.elemsize; off += maxObletBytes {
+		m.queue = append(m.queue, item{s: s, base: base, off: off, n: min(maxObletBytes, s.elemsize-off)})
+	}
+}
+
+// flush resolves the spans of the pending pointers and marks them.
+func (m *marker) flush() error {
+	for len(m.found) > 0 {
+		ptrs := m.found
+		m.found = nil
+		if err := m.h.resolve(ptrs); err != nil {
+			return err
+		}
+		for _, p := range ptrs {
+			s, known := m.h.lookup(p)
+			if !known {
+				m.st.unresolved++
+				continue
+			}
+			if s != nil {
+				m.markIn(s, p)
+			}
+		}
+	}
+	return nil
+}
+
+// drain scans queued objects until nothing is left to mark.
+func (m *marker) drain() error {
+	for {
+		if err := m.flush(); err != nil {
+			return err
+		}
+		if len(m.queue) == 0 && !m.requeueDirty() {
+			return nil
+		}
+		n, size := 0, uint64(0)
+		for n < len(m.queue) && size < maxBatchBytes && n < 1024 {
+			size += m.queue[len(m.queue)-1-n].n
+			n++
+		}
+		batch := make([]item, n)
+		copy(batch, m.queue[len(m.queue)-n:])
+		m.queue = m.queue[:len(m.queue)-n]
+		if err := m.scanItems(batch); err != nil {
+			return err
+		}
+	}
+}
+
+// requeueDirty queues the marked objects of spans that overflowed the queue
+// (scanning an object twice is harmless).
+func (m *marker) requeueDirty() bool {
+	for len(m.dirty) > 0 && len(m.queue) < maxQueue/2 {
+		s := m.dirty[len(m.dirty)-1]
+		m.dirty = m.dirty[:len(m.dirty)-1]
+		s.dirty = false
+		for i := uint32(0); i < s.nelems; i++ {
+			if s.marked(i) {
+				m.enqueue(s, s.base+uint64(i)*s.elemsize)
+			}
+		}
+	}
+	return len(m.queue) > 0
+}
+
+// scanItems reads a batch of object pieces (and the heap bits of their spans
+// when needed), resolves the types of malloc headers and large objects, and
+// scans every piece.
+func (m *marker) scanItems(batch []item) error {
+	reads := make([]procmem.Span, 0, len(batch)+8)
+	var hbSpans []*span
+	for _, it := range batch {
+		reads = append(reads, procmem.Span{Addr: it.base + it.off, Buf: make([]byte, it.n)})
+		s := it.s
+		if m.usesHeapBits(s) && s.hbits == nil && !s.hbitsErr && !contains(hbSpans, s) {
+			addr, size := m.heapBitsRange(s)
+			reads = append(reads, procmem.Span{Addr: addr, Buf: make([]byte, size)})
+			hbSpans = append(hbSpans, s)
+		}
+	}
+	ok, err := m.r.readEach(reads)
+	if err != nil {
+		return err
+	}
+	for j, s := range hbSpans {
+		if k := len(batch) + j; ok[k] {
+			s.hbits = reads[k].Buf
+		} else {
+			s.hbitsErr = true
+		}
+	}
+	var typeAddrs []uint64
+	for i, it := range batch {
+		if ok[i] {
+			if ta := m.typeOf(it, reads[i].Buf); ta != 0 {
+				typeAddrs = append(typeAddrs, ta)
+			}
+		}
+	}
+	if err := m.t.resolve(typeAddrs); err != nil {
+		return err
+	}
+	for i, it := range batch {
+		if !ok[i] {
+			m.st.unreadObjects++
+			continue
+		}
+		m.scanObject(it, reads[i].Buf)
+	}
+	return nil
+}
+
+func contains(l []*span, s *span) bool {
+	for _, x := range l {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// usesHeapBits reports whether s's objects keep their pointer bits at the
+// end of the span (heapBitsInSpan, 1.22+).
+func (m *marker) usesHeapBits(s *span) bool {
+	return m.L.heapBits && !s.noscan() && s.elemsize <= minSizeForMallocHeader && s.sizeclass() != 0
+}
+
+// heapBitsRange is the runtime's spanHeapBitsRange: one bit per word of the
+// span, at its end, in front of the Green Tea inline mark bits.
+func (m *marker) heapBitsRange(s *span) (uint64, uint64) {
+	spanSize := s.npages * pageSize
+	size := spanSize / ptrSize / 8
+	base := s.base + spanSize - size
+	if m.L.inlineMarkBits > 0 && s.elemsize >= 16 {
+		base -= m.L.inlineMarkBits
+	}
+	return base, size
+}
+
+// typeOf returns the address of the type describing a piece's object when
+// its layout comes from a type: the malloc header (the object's first
+// word) or the span's largeType. Before 1.24 (GC programs) those objects
+// are scanned conservatively.
+func (m *marker) typeOf(it item, data []byte) uint64 {
+	s := it.s
+	if !m.L.heapBits || m.L.minor < 24 || s.noscan() || m.usesHeapBits(s) {
+		return 0
+	}
+	if s.sizeclass() == 0 {
+		return s.largeType
+	}
+	if it.off == 0 && len(data) >= 8 {
+		return le64(data, 0)
+	}
+	return 0
+}
+
+// scanObject marks what a piece of an object points to.
+func (m *marker) scanObject(it item, data []byte) {
+	s := it.s
+	words := uint64(len(data)) / ptrSize
+	var hidden bool
+	if s.hidden {
+		hidden = m.hidden[it.base]
+	}
+	visit := func(w uint64) {
+		off := it.off + w*ptrSize
+		if hidden && m.isHiddenWord(off) {
+			return
+		}
+		m.markPtr(le64(data, w*ptrSize))
+	}
+	switch {
+	case m.usesHeapBits(s) && s.hbits != nil:
+		first := (it.base + it.off - s.base) / ptrSize
+		for w := uint64(0); w < words; w++ {
+			bit := first + w
+			if bit/8 < uint64(len(s.hbits)) && s.hbits[bit/8]&(1<<(bit%8)) != 0 {
+				visit(w)
+			}
+		}
+		return
+	case m.L.heapBits && m.L.minor >= 24 && !m.usesHeapBits(s):
+		if ti := m.t.get(m.typeOf(it, data)); ti != nil && ti.ok {
+			m.scanTyped(it, data, ti, visit)
+			return
+		}
+	}
+	m.st.consObjects++
+	for w := uint64(0); w < words; w++ {
+		visit(w)
+	}
+}
+
+// scanTyped scans a piece by its type's mask, tiled every Size_ bytes: from
+// the word after the malloc header for small objects, from the base for
+// large ones.
+func (m *marker) scanTyped(it item, data []byte, ti *typeInfo, visit func(uint64)) {
+	words := uint64(len(data)) / ptrSize
+	if ti.ptrBytes == 0 {
+		return
+	}
+	start := uint64(0) // byte offset of the first element in the object
+	if it.s.sizeclass() != 0 {
+		start = ptrSize
+	}
+	for w := uint64(0); w < words; w++ {
+		off := it.off + w*ptrSize
+		if off < start {
+			continue
+		}
+		if ti.ptrWord((off - start) / ptrSize) {
+			visit(w)
+		}
+	}
+}
+
+// isHiddenWord reports whether offset off of a sudog is one of the words
+// the leak detector hides (elem, c).
+func (m *marker) isHiddenWord(off uint64) bool {
+	for _, h := range m.L.sgHidden {
+		if off == h {
+			return true
+		}
+	}
+	return false
+}
+
+// scanConservative marks every word of data (read at addr) that points
+// into an allocated heap object.
+func (m *marker) scanConservative(data []byte) {
+	for w := 0; w+8 <= len(data); w += 8 {
+		m.markPtr(le64(data, uint64(w)))
+	}
+}

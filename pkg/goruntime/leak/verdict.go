@@ -1,0 +1,131 @@
+package leak
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// mark runs one mark to its fixed point, the way the runtime's goroutine
+// leak GC does (mgc.go findGoroutineLeaks): the roots are the globals, the
+// finalizer and cleanup blocks, the specials, and the stacks of the
+// goroutines not blocked on a channel or sync primitive, with the sudog
+// words through which a blocked goroutine reaches its own primitive hidden.
+// When the heap is marked, each blocked goroutine whose primitive was marked
+// (or is not a heap object) becomes a root and its stack is scanned; this
+// repeats until no more do. The goroutines left are leaked.
+func (e *Marker) mark(ctx context.Context) (*markResult, error) {
+	start := time.Now()
+	e.r = newReader(ctx, e.mem, e.cfg.ReadRate)
+	e.stats = stackStats{}
+	L := e.L
+	h := newHeap(L, e.r, arenaBaseOffset(e.b.Arch), e.cfg.MaxMemory)
+	l2, err := e.r.u64(e.mheap + L.mheapArenas)
+	if err != nil {
+		return nil, fmt.Errorf("reading mheap_.arenas: %w", err)
+	}
+	if l2 == 0 {
+		return nil, fmt.Errorf("mheap_.arenas[0] is nil: %w", ErrChanged)
+	}
+	h.l2 = l2
+	m := newMarker(L, e.r, h, newTypes(L, e.r))
+	gs, err := e.readGoroutines()
+	if err != nil {
+		return nil, err
+	}
+	if err := e.hideSudogs(m, gs); err != nil {
+		return nil, err
+	}
+	for _, scan := range []func(*marker) error{e.scanGlobals, e.scanFinalizerBlocks, e.scanCleanupBlocks, e.scanSpecials, e.scanTinyBlocks} {
+		if err := scan(m); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range gs {
+		if !g.blocked() {
+			g.root = true
+			if err := e.scanStack(m, g); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if err := m.drain(); err != nil {
+		return nil, err
+	}
+	for {
+		more := false
+		for _, g := range gs {
+			if g.root || !g.blocked() || !m.maybeRunnable(g) {
+				continue
+			}
+			g.root, more = true, true
+			if err := e.scanStack(m, g); err != nil {
+				return nil, err
+			}
+		}
+		if !more {
+			break
+		}
+		if err := m.drain(); err != nil {
+			return nil, err
+		}
+	}
+	res := &markResult{gs: gs, m: m, stats: e.stats, r: e.r}
+	for _, g := range gs {
+		// The main goroutine in select{} counts as leaked during the
+		// analysis (it keeps nothing else alive) but is not reported.
+		if g.blocked() && !g.root && !(g.goid == 1 && g.class == waitNever && g.reason == "select (no cases)") {
+			res.leaked = append(res.leaked, g)
+		}
+	}
+	res.elapsed = time.Since(start)
+	return res, nil
+}
+
+// hideSudogs resolves the spans of the blocked goroutines' sudogs and
+// primitives, and hides the sudog words that lead to the primitives, as the
+// runtime's setSyncObjectsUntraceable.
+func (e *Marker) hideSudogs(m *marker, gs []*gState) error {
+	var addrs []uint64
+	for _, g := range gs {
+		for _, sg := range g.sudogs {
+			addrs = append(addrs, sg.addr, sg.c, sg.elem)
+		}
+	}
+	if err := m.h.resolve(addrs); err != nil {
+		return err
+	}
+	for _, g := range gs {
+		if g.class != waitChan && g.class != waitSync {
+			continue
+		}
+		for _, sg := range g.sudogs {
+			m.hidden[sg.addr] = true
+			if s := m.h.spanOf(sg.addr); s != nil {
+				s.hidden = true
+			}
+		}
+	}
+	return nil
+}
+
+// maybeRunnable is the runtime's isMaybeRunnable for a blocked goroutine:
+// a channel waiter once one of its channels is marked or not in the heap,
+// a sync waiter once its primitive is; never for a nil channel or an empty
+// select.
+func (m *marker) maybeRunnable(g *gState) bool {
+	switch g.class {
+	case waitNever:
+		return false
+	case waitChan:
+		for _, sg := range g.sudogs {
+			if m.isMarkedOrNotInHeap(sg.c) {
+				return true
+			}
+		}
+		return false
+	case waitSync:
+		return len(g.sudogs) == 0 || m.isMarkedOrNotInHeap(g.sudogs[0].elem)
+	}
+	return true
+}

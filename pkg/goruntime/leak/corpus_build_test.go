@@ -120,6 +120,11 @@ import (
 // reachable for the runtime but not for memsight, which read before.
 func leakHold(prof *pprof.Profile, w *os.File) {
 	var b [1]byte
+	if os.Getenv("LEAKHOLD_BEFORE") != "" { // debugging: the runtime's verdict before memsight's too
+		fmt.Fprintln(w, "PROFILE0-BEGIN")
+		prof.WriteTo(w, 2)
+		fmt.Fprintln(w, "PROFILE0-END")
+	}
 	fmt.Fprintln(w, "LEAKREADY")
 	for {
 		if n, err := os.Stdin.Read(b[:]); err != nil || n == 1 && b[0] == '\n' {
@@ -129,6 +134,13 @@ func leakHold(prof *pprof.Profile, w *os.File) {
 	fmt.Fprintln(w, "PROFILE-BEGIN")
 	prof.WriteTo(w, 2)
 	fmt.Fprintln(w, "PROFILE-END")
+	if os.Getenv("LEAKHOLD_AFTER") != "" { // debugging: hold again
+		for {
+			if n, err := os.Stdin.Read(b[:]); err != nil || n == 1 && b[0] == '\n' {
+				break
+			}
+		}
+	}
 }
 `
 

@@ -178,10 +178,14 @@ func (m *marker) requeueDirty() bool {
 // when needed), resolves the types of malloc headers and large objects, and
 // scans every piece.
 func (m *marker) scanItems(batch []item) error {
+	// The pieces first, then the heap bits of spans not read yet: reads[i]
+	// is batch[i], reads[len(batch)+j] the bits of hbSpans[j].
 	reads := make([]procmem.Span, 0, len(batch)+8)
-	var hbSpans []*span
 	for _, it := range batch {
 		reads = append(reads, procmem.Span{Addr: it.base + it.off, Buf: make([]byte, it.n)})
+	}
+	var hbSpans []*span
+	for _, it := range batch {
 		s := it.s
 		if m.usesHeapBits(s) && s.hbits == nil && !s.hbitsErr && !contains(hbSpans, s) {
 			addr, size := m.heapBitsRange(s)

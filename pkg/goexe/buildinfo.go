@@ -15,11 +15,13 @@ const (
 )
 
 // ParseVersion parses a Go toolchain version as found in build info:
-// "go1.26.8", "go1.26" (patch 0), "go1.27rc1" (patch 0), with any suffix after
-// a space (" X:nodwarf5") ignored. Development versions ("devel ...") are not
-// parsed.
+// "go1.26.8", "go1.26" (patch 0), "go1.27rc1" (patch 0), with the
+// experiments of a GOEXPERIMENT build ignored (" X:nodwarf5", or
+// "-X:goroutineleakprofile" as go1.26 writes it). Development versions
+// ("devel ...") are not parsed.
 func ParseVersion(s string) (Version, bool) {
 	s, _, _ = strings.Cut(strings.TrimSpace(s), " ")
+	s, _, _ = strings.Cut(s, "-X:")
 	rest, ok := strings.CutPrefix(s, "go")
 	if !ok {
 		return Version{}, false

@@ -180,6 +180,7 @@ func TestParseVersion(t *testing.T) {
 	}{
 		{"go1.26.8", Version{1, 26, 8}, true},
 		{"go1.27.3 X:nodwarf5", Version{1, 27, 3}, true},
+		{"go1.26.8-X:goroutineleakprofile", Version{1, 26, 8}, true},
 		{"go1.26", Version{1, 26, 0}, true},
 		{"go1.27rc1", Version{1, 27, 0}, true},
 		{"go1.21.0", Version{1, 21, 0}, true},

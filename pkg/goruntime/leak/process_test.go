@@ -184,3 +184,16 @@ func leakedGoids(rep *Report) map[uint64]Leak {
 	}
 	return out
 }
+
+// procState returns the state letter of /proc/PID/stat ('R', 'S', 'T', ...).
+func procState(pid int) byte {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 || i+2 >= len(b) {
+		return 0
+	}
+	return b[i+2]
+}

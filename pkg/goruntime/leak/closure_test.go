@@ -86,7 +86,7 @@ func checkClosed(t *testing.T, res *markResult) (checked, broken int) {
 			first := (base - s.base) / ptrSize
 			for w := uint64(0); w < s.elemsize/ptrSize; w++ {
 				bit := first + w
-				if hbits[bit/8]&(1<<(bit%8)) == 0 || m.hidden[base] && m.isHiddenWord(w*ptrSize) {
+				if hbits[bit/8]&(1<<(bit%8)) == 0 || m.hidden[base] != 0 && m.isHiddenWord(w*ptrSize, m.hidden[base]) {
 					continue
 				}
 				v := le64(buf, w*ptrSize)

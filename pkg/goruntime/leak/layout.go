@@ -45,11 +45,12 @@ type layout struct {
 	gXRegs                                                       uint64 // 0: none
 	gSize                                                        uint64
 	xRegsSize                                                    uint64
-	// sudog: where the blocked-on channel and element are, and every word
-	// the leak detector hides from the mark (elem and c, both words of a
-	// maybeTraceablePtr since 1.26).
+	// sudog: where the blocked-on channel and element are, and the words
+	// the leak detector hides from the mark: c for a channel wait, elem
+	// for a sync wait (both words of a maybeTraceablePtr since 1.26; its
+	// uintptr half is never a pointer).
 	sgElem, sgC, sgWaitlink uint64
-	sgHidden                []uint64
+	sgElemWords, sgCWords   []uint64
 	sgSize                  uint64
 	// heap
 	mheapArenas, mheapArenaList                         uint64
@@ -144,15 +145,15 @@ func resolveLayout(b *goexe.Binary) (*layout, error) {
 	var vp, vu uint64
 	if opt(&vp, sg+"elem.vp") && opt(&vu, sg+"elem.vu") {
 		L.sgElem = vu
-		L.sgHidden = append(L.sgHidden, vp, vu)
+		L.sgElemWords = []uint64{vp, vu}
 	} else if off(&L.sgElem, sg+"elem") {
-		L.sgHidden = append(L.sgHidden, L.sgElem)
+		L.sgElemWords = []uint64{L.sgElem}
 	}
 	if opt(&vp, sg+"c.maybeTraceablePtr.vp") && opt(&vu, sg+"c.maybeTraceablePtr.vu") {
 		L.sgC = vu
-		L.sgHidden = append(L.sgHidden, vp, vu)
+		L.sgCWords = []uint64{vp, vu}
 	} else if off(&L.sgC, sg+"c") {
-		L.sgHidden = append(L.sgHidden, L.sgC)
+		L.sgCWords = []uint64{L.sgC}
 	}
 	off(&L.mheapArenas, "runtime.mheap.arenas")
 	off(&L.mheapArenaList, "runtime.mheap.heapArenas", "runtime.mheap.allArenas")

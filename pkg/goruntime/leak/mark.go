@@ -32,8 +32,8 @@ type marker struct {
 	// found holds candidate pointers whose span is not read yet.
 	found []uint64
 	// hidden maps a sudog's address to the words the leak detector hides
-	// from the mark (setSyncObjectsUntraceable).
-	hidden map[uint64]bool
+	// from the mark (setSyncObjectsUntraceable): hideC, hideElem.
+	hidden map[uint64]uint8
 	st     markStats
 }
 
@@ -47,7 +47,7 @@ type markStats struct {
 }
 
 func newMarker(L *layout, r *reader, h *heap, t *types) *marker {
-	return &marker{L: L, r: r, h: h, t: t, hidden: map[uint64]bool{}}
+	return &marker{L: L, r: r, h: h, t: t, hidden: map[uint64]uint8{}}
 }
 
 // markPtr marks the object p points into, if p points into an allocated
@@ -274,13 +274,13 @@ func (m *marker) typeOf(it item, data []byte) uint64 {
 func (m *marker) scanObject(it item, data []byte) {
 	s := it.s
 	words := uint64(len(data)) / ptrSize
-	var hidden bool
+	var hidden uint8
 	if s.hidden {
 		hidden = m.hidden[it.base]
 	}
 	visit := func(w uint64) {
 		off := it.off + w*ptrSize
-		if hidden && m.isHiddenWord(off) {
+		if hidden != 0 && m.isHiddenWord(off, hidden) {
 			return
 		}
 		m.markPtr(le64(data, w*ptrSize))
@@ -330,11 +330,24 @@ func (m *marker) scanTyped(it item, data []byte, ti *typeInfo, visit func(uint64
 	}
 }
 
-// isHiddenWord reports whether offset off of a sudog is one of the words
-// the leak detector hides (elem, c).
-func (m *marker) isHiddenWord(off uint64) bool {
-	for _, h := range m.L.sgHidden {
-		if off == h {
+// Words of a sudog the mark hides.
+const (
+	hideC    = 1 << iota // the channel of a channel wait
+	hideElem             // the primitive of a sync wait
+)
+
+// isHiddenWord reports whether offset off of a sudog is a word the leak
+// detector hides: c of a channel wait, elem of a sync wait, and the uintptr
+// half of either (which the runtime never traces: it matters only when the
+// sudog is scanned conservatively).
+func (m *marker) isHiddenWord(off uint64, what uint8) bool {
+	for i, w := range m.L.sgCWords {
+		if off == w && (what&hideC != 0 || i == 1) {
+			return true
+		}
+	}
+	for i, w := range m.L.sgElemWords {
+		if off == w && (what&hideElem != 0 || i == 1) {
 			return true
 		}
 	}

@@ -84,7 +84,8 @@ func (e *Marker) mark(ctx context.Context) (*markResult, error) {
 
 // hideSudogs resolves the spans of the blocked goroutines' sudogs and
 // primitives, and hides the sudog words that lead to the primitives, as the
-// runtime's setSyncObjectsUntraceable.
+// runtime's setSyncObjectsUntraceable: c for a channel wait (elem, the
+// value sent or the receiver's slot, stays traced), elem for a sync wait.
 func (e *Marker) hideSudogs(m *marker, gs []*gState) error {
 	var addrs []uint64
 	for _, g := range gs {
@@ -99,8 +100,12 @@ func (e *Marker) hideSudogs(m *marker, gs []*gState) error {
 		if g.class != waitChan && g.class != waitSync {
 			continue
 		}
+		what := uint8(hideC)
+		if g.class == waitSync {
+			what = hideElem
+		}
 		for _, sg := range g.sudogs {
-			m.hidden[sg.addr] = true
+			m.hidden[sg.addr] |= what
 			if s := m.h.spanOf(sg.addr); s != nil {
 				s.hidden = true
 			}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -126,6 +127,9 @@ func openMarker(t testing.TB, pid int, exe string, cfg Config) *Marker {
 	rt, err := goruntime.New(b, mem, bias)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv("MEMSIGHT_LEAK_DEBUG") != "" && cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	m, err := New(b, rt, mem, bias, cfg)
 	if err != nil {

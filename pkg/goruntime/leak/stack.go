@@ -3,6 +3,8 @@ package leak
 import (
 	"fmt"
 
+	"github.com/memsight/memsight/pkg/procmem"
+
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 )
@@ -45,28 +47,75 @@ func (s stackWords) region(lo, hi uint64) []byte {
 // whole stack is scanned conservatively).
 func (e *Marker) scanStack(m *marker, g *gState) error {
 	m.markPtr(g.ctxt)
-	lo, hi := g.stackLo, g.stackHi
-	sp, pc, lr := g.schedSP, g.schedPC, g.schedLR
-	if g.syscallSP != 0 {
-		sp, pc, lr = g.syscallSP, g.syscallPC, 0
+	cur := *g
+	for attempt := 0; ; attempt++ {
+		buf, sp, consistent, err := e.readStack(&cur)
+		if err != nil {
+			return err
+		}
+		if consistent {
+			m.markPtr(cur.ctxt)
+			e.walkStack(m, &cur, buf, sp)
+			return nil
+		}
+		if attempt == maxStackRetries || buf == nil {
+			// Running (registers not in memory), being moved, or changing
+			// while read: every word of the stack.
+			e.stats.consStacks++
+			all := make([]byte, cur.stackHi-cur.stackLo)
+			if err := e.r.read(all, cur.stackLo); err != nil {
+				return fmt.Errorf("reading the stack of goroutine %d: %w", g.goid, err)
+			}
+			m.scanConservative(all)
+			return nil
+		}
 	}
+}
+
+// maxStackRetries bounds the re-reads of a stack that changes while read.
+const maxStackRetries = 3
+
+// readStack reads [sp, hi) of a goroutine's stack and re-reads its g: the
+// copy is consistent when the goroutine did not move in between (same
+// status, saved registers and stack bounds). g is updated to the re-read.
+// A nil buf means the stack cannot be walked (running, being copied).
+func (e *Marker) readStack(g *gState) (buf []byte, sp uint64, consistent bool, err error) {
+	lo, hi := g.stackLo, g.stackHi
 	if hi <= lo || hi-lo > maxStackBytes {
-		return fmt.Errorf("goroutine %d: stack [%#x, %#x): %w", g.goid, lo, hi, ErrChanged)
+		return nil, 0, false, fmt.Errorf("goroutine %d: stack [%#x, %#x): %w", g.goid, lo, hi, ErrChanged)
+	}
+	sp = g.schedSP
+	if g.syscallSP != 0 {
+		sp = g.syscallSP
 	}
 	if g.status == gRunning || g.status == gCopystack || sp < lo || sp >= hi {
-		// Registers not in memory (running), or a stack being moved:
-		// every word of the stack.
-		e.stats.consStacks++
-		buf := make([]byte, hi-lo)
-		if err := e.r.read(buf, lo); err != nil {
-			return fmt.Errorf("reading the stack of goroutine %d: %w", g.goid, err)
-		}
-		m.scanConservative(buf)
-		return nil
+		return nil, 0, false, nil
 	}
-	buf := make([]byte, hi-sp)
-	if err := e.r.read(buf, sp); err != nil {
-		return fmt.Errorf("reading the stack of goroutine %d: %w", g.goid, err)
+	buf = make([]byte, hi-sp)
+	gb := make([]byte, e.L.gSize)
+	ok, err := e.r.readEach([]procmem.Span{{Addr: sp, Buf: buf}, {Addr: g.addr, Buf: gb}})
+	if err != nil {
+		return nil, 0, false, err
+	}
+	if !ok[0] || !ok[1] {
+		return nil, 0, false, nil
+	}
+	now := e.decodeG(g.addr, gb)
+	if now == nil {
+		return nil, 0, false, nil // exited: nothing of it to scan
+	}
+	same := now.status == g.status && now.schedSP == g.schedSP && now.schedPC == g.schedPC &&
+		now.syscallSP == g.syscallSP && now.syscallPC == g.syscallPC && now.stackLo == lo && now.stackHi == hi
+	*g = *now
+	return buf, sp, same, nil
+}
+
+// walkStack scans a consistent copy of a stack from sp, frame by frame.
+func (e *Marker) walkStack(m *marker, g *gState, buf []byte, sp uint64) {
+	hi := g.stackHi
+	pc, lr := g.schedPC, g.schedLR
+	if g.syscallSP != 0 {
+		pc, lr = g.syscallPC, 0
 	}
 	s := stackWords{base: sp, data: buf}
 	if g.xRegs != 0 {
@@ -86,10 +135,10 @@ func (e *Marker) scanStack(m *marker, g *gState) error {
 		// The walk stopped early: the rest of the stack conservatively.
 		if err != nil {
 			e.stats.consWalks++
+			e.cfg.Logger.Debug("stack scanned conservatively", "goid", g.goid, "status", g.status, "reason", g.reason, "pc", g.schedPC, "syscallpc", g.syscallPC, "sp", g.schedSP, "err", err)
 		}
 		m.scanConservative(s.region(done, hi))
 	}
-	return nil
 }
 
 // scanXRegs scans the extended registers an async-preempted goroutine saved

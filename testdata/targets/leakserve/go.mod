@@ -1,0 +1,3 @@
+module memsight.test/leakserve
+
+go 1.24

@@ -178,7 +178,7 @@ func parkSync() {
 //go:noinline
 func leakSome(n int) {
 	for range n {
-		go func() { <-make(chan int) }()  // LEAK recv
+		go func() { <-make(chan int) }()    // LEAK recv
 		go func() { make(chan int) <- 1 }() // LEAK send
 		var mu sync.Mutex
 		go func() {

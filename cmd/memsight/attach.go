@@ -29,6 +29,7 @@ type attachOptions struct {
 	// allocProbes is --alloc-probes: "" (off), "slow" or "all".
 	allocProbes string
 	traceOptions
+	leaks observe.LeakScan
 }
 
 func newAttachCmd(g *globalOptions) *cobra.Command {
@@ -52,6 +53,9 @@ detached on exit.`,
 				return err
 			}
 			if err := checkAllocFlags(o); err != nil {
+				return err
+			}
+			if err := checkLeakScan(o.leaks); err != nil {
 				return err
 			}
 			if o.interval < 10*time.Millisecond {
@@ -78,6 +82,7 @@ detached on exit.`,
 	f.StringVar(&o.allocProbes, "alloc-probes", "", "sample allocation stacks with uprobes on the allocator's slow paths (--alloc-probes); --alloc-probes=all adds the mallocgc family (every allocation, costly)")
 	f.Lookup("alloc-probes").NoOptDefVal = string(observe.AllocSlow)
 	addTraceFlags(f, &o.traceOptions)
+	addLeakScanFlags(f, &o.leaks, "30s")
 	return cmd
 }
 
@@ -130,6 +135,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	sess, err := observe.Attach(observe.AttachConfig{
 		PID: pid, ProcRoot: g.procRoot, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
 		Trace: o.trace, AllocProbes: observe.AllocMode(o.allocProbes), OverheadBudget: o.overheadBudget,
+		Leaks: o.leaks,
 	})
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ type goroutinesOptions struct {
 	maxStacks     int
 	system        bool
 	maxGoroutines int
+	leak          leakOptions
 }
 
 func newGoroutinesCmd(g *globalOptions) *cobra.Command {
@@ -36,6 +37,10 @@ only: no probes, no restart, no pprof endpoint needed) and counts its goroutines
 by status, wait reason and the go statement that created them, and lists the
 ones waiting longest: "3217  chan receive  created at main.handler handler.go:88".
 --stacks also groups them by stack like /debug/pprof/goroutine?debug=1.
+--leaks proves which goroutines leaked, like Go 1.27's goroutineleak profile
+but on any Go 1.20+ process: a read-only mark of what the live goroutines and
+globals reach; goroutines blocked on a channel or lock nothing live reaches
+are leaked (with the bytes only they keep alive).
 
 Counts cover the goroutines runtime/pprof lists (not the runtime's own system
 goroutines, unless --system); NumGoroutine is what runtime.NumGoroutine() returns.`,
@@ -51,6 +56,9 @@ goroutines, unless --system); NumGoroutine is what runtime.NumGoroutine() return
 			if o.top < 1 || o.maxStacks < 1 || o.maxGoroutines < 1 {
 				return usagef("--top, --max-stacks and --max-goroutines must be at least 1")
 			}
+			if o.leak.leaks {
+				return runLeaks(cmd, g, &o.leak, o.output, pid)
+			}
 			return runGoroutines(cmd, g, o, pid)
 		},
 	}
@@ -61,6 +69,7 @@ goroutines, unless --system); NumGoroutine is what runtime.NumGoroutine() return
 	f.IntVar(&o.maxStacks, "max-stacks", 10_000, "with --stacks, read at most this many stacks")
 	f.BoolVar(&o.system, "system", false, "count the runtime's system goroutines too")
 	f.IntVar(&o.maxGoroutines, "max-goroutines", 1<<20, "refuse processes with more goroutines (dead ones included) than this")
+	leakFlags(f, &o.leak)
 	return cmd
 }
 

@@ -146,6 +146,7 @@ func (d *Detector) Update(s *observe.Sample) []observe.Finding {
 	d.set(KindCleanupStall, now, d.stall(s.Cleanups.Running, s.Cleanups.QueueLength, "cleanup"))
 	d.set(KindFinalizerBacklog, now, d.backlog(now, s.Finalizers.QueueLength))
 	d.growth(s) // also sets the slopes on s
+	d.set(KindGoroutineLeak, now, d.leak(s))
 	out := make([]observe.Finding, 0, len(d.active))
 	for _, f := range d.active {
 		out = append(out, *f)

@@ -25,6 +25,9 @@ type Sample struct {
 	// Trace is set only with the opt-in per-object or per-GC probes
 	// (--trace-finalizers, --trace-gc).
 	Trace *Trace `json:"trace,omitempty"`
+	// GoroutineLeaks is the last goroutine-leak verdict; set only with
+	// AttachConfig.Leaks (--leak-scan).
+	GoroutineLeaks *GoroutineLeaks `json:"goroutine_leaks,omitempty"`
 	// Findings are filled in by the detectors (pkg/detect).
 	Findings []Finding `json:"findings"`
 	// Unknown lists values that could not be determined, with the reason.

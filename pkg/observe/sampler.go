@@ -41,6 +41,7 @@ func (s *Session) Sample() (*Sample, error) {
 	s.sampleAlloc(out, now)
 	s.memory(out, m)
 	s.goroutines(out, now)
+	s.leaks(out, now)
 	if s.trace != nil {
 		out.Trace = s.trace.snapshot()
 	}

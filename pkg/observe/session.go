@@ -45,6 +45,9 @@ type AttachConfig struct {
 	// and the fd count, and repeats the last census, unless runtime.allglen
 	// grew (new g's: goroutines are piling up). 0: every sample.
 	SlowEvery time.Duration
+	// Leaks turns on the goroutine-leak verdict in the background (off
+	// by default; see LeakScan).
+	Leaks LeakScan
 }
 
 // Session observes one process: probes attached with a PID filter and
@@ -73,6 +76,8 @@ type Session struct {
 	pauses *pauseHist
 	// slow holds the results of the costly reads between their runs.
 	slow slowState
+	// leak runs the goroutine-leak scans; nil when they are off.
+	leak *leakState
 }
 
 // newSession fills the defaults of cfg and returns a Session with its
@@ -84,7 +89,11 @@ func newSession(cfg AttachConfig) *Session {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), calls: map[string]*seenCall{}, pauses: newPauseHist()}
+	s := &Session{cfg: cfg, log: cfg.Logger.With("component", "observe", "pid", cfg.PID), calls: map[string]*seenCall{}, pauses: newPauseHist()}
+	if cfg.Leaks.Every > 0 {
+		s.leak = newLeakState(cfg.Leaks)
+	}
+	return s
 }
 
 // Attach inspects the process's executable, attaches the probes (watching
@@ -226,6 +235,10 @@ func memOpenError(pid int, comm string, err error) error {
 // Close detaches the probes and closes the memory reader. Idempotent.
 func (s *Session) Close() error {
 	var errs []error
+	if s.leak != nil {
+		s.leak.close() // before the memory reader it uses
+		s.leak = nil
+	}
 	if s.trace != nil {
 		s.trace.close()
 		s.trace = nil

@@ -36,6 +36,8 @@ type SharedConfig struct {
 	OverheadBudget float64
 	// SlowEvery: see AttachConfig.SlowEvery.
 	SlowEvery time.Duration
+	// Leaks: see AttachConfig.Leaks.
+	Leaks LeakScan
 	// Binary is the process's executable, as Cache.ForPID returned it; the
 	// shared attachment must have been made for this binary.
 	Binary *goexe.Binary
@@ -70,7 +72,7 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	}
 	s := newSession(AttachConfig{
 		PID: cfg.PID, ProcRoot: cfg.ProcRoot, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
-		Trace: cfg.Trace, OverheadBudget: cfg.OverheadBudget, SlowEvery: cfg.SlowEvery,
+		Trace: cfg.Trace, OverheadBudget: cfg.OverheadBudget, SlowEvery: cfg.SlowEvery, Leaks: cfg.Leaks,
 	})
 	s.bin = cfg.Binary
 	ss := &SharedSession{s: s, pid: cfg.PID}

@@ -1,0 +1,209 @@
+package observe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/goruntime/leak"
+	"github.com/memsight/memsight/pkg/process"
+	"github.com/memsight/memsight/pkg/procmem"
+)
+
+// LeakScan configures the goroutine-leak verdict of a Session (see
+// pkg/goruntime/leak). It is off unless Every is set: a scan reads the
+// live heap, so it runs on a slow cadence, in the background, and a
+// sample carries the last finished scan.
+type LeakScan struct {
+	// Every is the time between the starts of two scans (0: off).
+	Every time.Duration
+	// ReadRate bounds the bytes a scan reads per second (0:
+	// leak.DefaultReadRate); MaxMemory the scan's own memory (0:
+	// leak.DefaultMaxMemory).
+	ReadRate  int64
+	MaxMemory int64
+}
+
+// GoroutineLeaks is the last goroutine-leak verdict of a process.
+type GoroutineLeaks struct {
+	// Time is when the scan finished.
+	Time time.Time `json:"time"`
+	// Leaked counts the leaked goroutines; BytesPinnedEstimate what only
+	// they keep alive (their stacks and what they alone reach).
+	Leaked              int         `json:"leaked"`
+	BytesPinnedEstimate uint64      `json:"bytes_pinned_estimate"`
+	Leaks               []leak.Leak `json:"leaks"`
+	Mark                leak.Stats  `json:"mark"`
+}
+
+// leakState runs a Session's scans in the background: one at a time, on
+// their own runtime reader, results picked up by the next sample.
+type leakState struct {
+	cfg     LeakScan
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	running bool
+	started time.Time
+	last    *GoroutineLeaks
+	lastErr error
+	marker  *leak.Marker // created on the first scan
+	off     error        // the verdict is impossible for this binary
+}
+
+func newLeakState(cfg LeakScan) *leakState {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &leakState{cfg: cfg, ctx: ctx, cancel: cancel}
+}
+
+// close cancels a running scan and waits for it.
+func (st *leakState) close() {
+	st.cancel()
+	st.wg.Wait()
+}
+
+// leaks starts a scan when one is due and puts the last result on the
+// sample (Unknown["goroutine_leaks"] says why there is none).
+func (s *Session) leaks(out *Sample, now time.Time) {
+	st := s.leak
+	if st == nil {
+		return
+	}
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if st.off != nil {
+		out.Unknown["goroutine_leaks"] = st.off.Error()
+		return
+	}
+	if !st.running && (st.started.IsZero() || now.Sub(st.started) >= st.cfg.Every) {
+		st.running, st.started = true, now
+		st.wg.Go(func() { s.scanLeaks(st) })
+	}
+	switch {
+	case st.last != nil:
+		l := *st.last
+		out.GoroutineLeaks = &l
+	case st.lastErr != nil:
+		out.Unknown["goroutine_leaks"] = st.lastErr.Error()
+	default:
+		out.Unknown["goroutine_leaks"] = "first scan running"
+	}
+}
+
+// scanLeaks runs one scan (in its own goroutine).
+func (s *Session) scanLeaks(st *leakState) {
+	rep, err := s.runLeakScan(st)
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	st.running = false
+	switch {
+	case errors.Is(err, leak.ErrUnsupported):
+		st.off = err
+	case err != nil:
+		st.lastErr = err
+	default:
+		st.last, st.lastErr = leaksOf(rep, time.Now()), nil
+	}
+}
+
+func (s *Session) runLeakScan(st *leakState) (*leak.Report, error) {
+	if st.marker == nil {
+		// Its own runtime reader: the samples' one is not safe for
+		// concurrent use.
+		rt, err := goruntime.New(s.bin, s.mem, s.bias)
+		if err != nil {
+			return nil, err
+		}
+		st.marker, err = leak.New(s.bin, rt, s.mem, s.bias, leak.Config{
+			ReadRate: st.cfg.ReadRate, MaxMemory: st.cfg.MaxMemory, Logger: s.log,
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return st.marker.Scan(st.ctx)
+}
+
+// leaksOf summarizes a report for a sample.
+func leaksOf(rep *leak.Report, now time.Time) *GoroutineLeaks {
+	g := &GoroutineLeaks{Time: now, Leaks: rep.Leaks, Mark: rep.Mark}
+	for _, l := range rep.Leaks {
+		g.Leaked += l.Count
+		g.BytesPinnedEstimate += l.BytesPinnedEstimate
+	}
+	return g
+}
+
+// LeakScanConfig configures a one-off goroutine-leak scan of a process.
+type LeakScanConfig struct {
+	PID      int
+	ProcRoot string // default /proc
+	Procs    *process.Reader
+	Cache    *goexe.Cache
+	Leak     leak.Config
+}
+
+// LeakScanResult is a verdict with the process and binary it was taken of.
+type LeakScanResult struct {
+	Process process.Process
+	Binary  *goexe.Binary
+	Report  *leak.Report
+}
+
+// ScanLeaks runs the goroutine-leak verdict on a process once, from its
+// memory only (two marks; see leak.Marker.Scan). Errors name what to do.
+func ScanLeaks(ctx context.Context, cfg LeakScanConfig) (LeakScanResult, error) {
+	if cfg.ProcRoot == "" {
+		cfg.ProcRoot = "/proc"
+	}
+	var res LeakScanResult
+	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
+	var err error
+	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
+		if errors.Is(err, process.ErrNoProcess) {
+			return res, fmt.Errorf("no process with pid %d", cfg.PID)
+		}
+		return res, err
+	}
+	res.Process = s.proc
+	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
+		return res, inspectError(cfg.PID, s.proc.Comm, err)
+	}
+	res.Binary = s.bin
+	if s.bias, err = s.loadBias(); err != nil {
+		return res, err
+	}
+	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
+	if err != nil {
+		return res, memError(cfg.PID, s.proc.Comm, err)
+	}
+	defer mem.Close()
+	rt, err := goruntime.New(s.bin, mem, s.bias)
+	if err != nil {
+		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
+	}
+	m, err := leak.New(s.bin, rt, mem, s.bias, cfg.Leak)
+	if err != nil {
+		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
+	}
+	if res.Report, err = m.Scan(ctx); err != nil {
+		if errors.Is(err, leak.ErrTooLarge) {
+			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, s.proc.Comm, err)
+		}
+		return res, leakError(cfg.PID, s.proc.Comm, err)
+	}
+	return res, nil
+}
+
+// leakError words an error of a leak scan.
+func leakError(pid int, comm string, err error) error {
+	if errors.Is(err, procmem.ErrPermission) || errors.Is(err, procmem.ErrNoProcess) {
+		return memError(pid, comm, err)
+	}
+	return fmt.Errorf("goroutine leak verdict of pid %d (%s): %w", pid, comm, err)
+}

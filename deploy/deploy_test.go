@@ -50,13 +50,13 @@ var wantAlerts = append(slices.Clone(findingAlerts),
 // findingAlerts are the alerts on findings: their runbooks show memsight attach.
 var findingAlerts = []string{
 	"MemsightFinalizerStall", "MemsightFinalizerBacklog", "MemsightRSSGrowth", "MemsightHeapGrowth",
-	"MemsightGoroutineGrowth", "MemsightFDGrowth", "MemsightGCPauseRegression",
+	"MemsightGoroutineGrowth", "MemsightFDGrowth", "MemsightGCPauseRegression", "MemsightGoroutineLeak",
 }
 
 // findingKinds are the values of memsight_finding_active's kind label.
 var findingKinds = []string{
 	"finalizer_stall", "finalizer_backlog", "cleanup_stall", "rss_growth",
-	"heap_growth", "goroutine_growth", "fd_growth", "gc_pause_regression",
+	"heap_growth", "goroutine_growth", "fd_growth", "gc_pause_regression", "goroutine_leak",
 }
 
 // Local types for the Prometheus Operator CRDs (monitoring.coreos.com/v1),

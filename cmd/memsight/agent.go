@@ -84,6 +84,9 @@ matching is detached at its next sample.`,
 			if err := checkIntervals(set, o.cfg.Rescan); err != nil {
 				return err
 			}
+			if err := checkLeakScan(o.cfg.Leaks); err != nil {
+				return err
+			}
 			if err := o.checkBudget(); err != nil {
 				return err
 			}
@@ -108,6 +111,7 @@ matching is detached at its next sample.`,
 	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
 	addTraceFlags(f, &o.traceOptions)
+	addLeakScanFlags(f, &o.cfg.Leaks, "10m")
 	addFilterFlags(f, &o.filters)
 	addConfigFlags(f, &o.conf)
 	addWebFlags(f, &o.web)
@@ -121,7 +125,7 @@ func agentFindingKinds() []string {
 	return []string{
 		detect.KindFinalizerStall, detect.KindFinalizerBacklog, detect.KindCleanupStall,
 		detect.KindRSSGrowth, detect.KindHeapGrowth, detect.KindGoroutineGrowth, detect.KindFDGrowth,
-		detect.KindGCPauseRegression,
+		detect.KindGCPauseRegression, detect.KindGoroutineLeak,
 	}
 }
 

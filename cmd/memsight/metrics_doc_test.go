@@ -67,6 +67,7 @@ func fullSnapshot() agent.Snapshot {
 		Heap:       &observe.Heap{GoalBytes: 1, MemoryLimitBytes: 1},
 		Goroutines: &observe.Goroutines{},
 	}
+	s.GoroutineLeaks = &observe.GoroutineLeaks{Leaked: 1, BytesPinnedEstimate: 1}
 	programs := map[string]agent.ProgramStats{}
 	for _, p := range []string{"setfinalizer", "queuefinalizer", "finalizer_start", "finalizer_end", "cleanup_enqueue",
 		"cleanup_start", "cleanup_end", "gc_start_cycle", "stw_stop", "stw_start", "process_exit", "process_exec", "alloc_probe"} {

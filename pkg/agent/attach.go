@@ -61,7 +61,7 @@ func (a *Agent) open(pid int, info inspected, bin *goexe.Binary) (sess *observe.
 	cfg := observe.SharedConfig{
 		PID: pid, ProcRoot: a.cfg.ProcRoot, Logger: a.cfg.Logger, Procs: a.cfg.Procs, Probes: a.cfg.Probes,
 		Binary: bin, Process: &info.proc, Trace: a.cfg.Trace, OverheadBudget: a.cfg.OverheadBudget,
-		SlowEvery: a.cfg.SlowInterval,
+		SlowEvery: a.cfg.SlowInterval, Leaks: a.cfg.Leaks,
 	}
 	if sh != nil {
 		cfg.Attachment = sh.att

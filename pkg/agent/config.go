@@ -10,6 +10,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -54,6 +55,9 @@ type Config struct {
 	// goroutine census, /proc/PID/status): see observe.AttachConfig's
 	// SlowEvery. The other reads run every Interval.
 	SlowInterval time.Duration
+	// Leaks turns on each process's goroutine-leak verdict on a slow
+	// cadence (Leaks.Every; off by default): see observe.LeakScan.
+	Leaks observe.LeakScan
 	// Rescan is how often /proc is listed for new and vanished PIDs. With
 	// the probes' exec events (the normal case) a new program is inspected
 	// on its exec and the rescan is a safety net; without them, a Rescan

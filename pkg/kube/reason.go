@@ -16,6 +16,7 @@ var reasons = map[string]string{
 	detect.KindGoroutineGrowth:   "GoroutineGrowth",
 	detect.KindFDGrowth:          "FDGrowth",
 	detect.KindGCPauseRegression: "GCPauseRegression",
+	detect.KindGoroutineLeak:     "GoroutineLeak",
 }
 
 // Reason is the Event reason of a finding kind: finalizer_stall ->

@@ -87,6 +87,10 @@ func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *obs
 	if s.Goroutines != nil {
 		gauge(d.goroutines, float64(s.Goroutines.User))
 	}
+	if l := s.GoroutineLeaks; l != nil {
+		gauge(d.leaked, float64(l.Leaked))
+		gauge(d.leakedPinned, float64(l.BytesPinnedEstimate))
+	}
 	c.findings(gauge, s.Findings)
 }
 

@@ -11,6 +11,7 @@ type descs struct {
 	info, rss, fds, finQueue, finQueued, finExecuted, finRunning, cleanupQueue *prometheus.Desc
 	gcCycles, heapInuse, heapLive, heapGoal, memLimit, goroutines              *prometheus.Desc
 	finding, severity, gcPauses                                                *prometheus.Desc
+	leaked, leakedPinned                                                       *prometheus.Desc
 
 	build, watched, binaries, attachErrors, skipped, sampleErrors, eventsLost, ready *prometheus.Desc
 	execEvents, programRuns, programRunTime                                          *prometheus.Desc
@@ -56,6 +57,10 @@ func newDescs() *descs {
 		finding:      proc("finding", "active", "1 while a finding of this kind is active for the process, else 0.", "kind"),
 		severity: proc("finding", "severity", "Severity of the active finding of this kind: 1 warning, 2 critical; 0 while none is active. "+
 			"A finding can escalate (a stall running 30 times --stall-threshold, RSS doubling within the hour).", "kind"),
+		leaked: proc("goroutines", "leaked", "Goroutines the last goroutine-leak scan proved leaked: blocked on a channel or sync primitive that no live goroutine or global reaches "+
+			"(present only with --leak-scan, once a scan finished)."),
+		leakedPinned: proc("goroutines", "leaked_pinned_bytes", "Estimated bytes only the leaked goroutines keep alive: their stacks and the heap objects nothing live reaches "+
+			"(present only with --leak-scan, once a scan finished)."),
 		gcPauses: proc("gc", "stw_pause_seconds", "Stop-the-world pause of each GC cycle that ended since memsight started watching the process, as runtime.MemStats.PauseNs (absent when unknown)."),
 
 		build: prometheus.NewDesc(prometheus.BuildFQName(namespace, "", "build_info"),
@@ -83,6 +88,6 @@ func (d *descs) all() []*prometheus.Desc {
 		d.info, d.rss, d.fds, d.finQueue, d.finQueued, d.finExecuted, d.finRunning, d.cleanupQueue, d.gcCycles,
 		d.heapInuse, d.heapLive, d.heapGoal, d.memLimit, d.goroutines, d.finding, d.severity, d.gcPauses,
 		d.build, d.watched, d.binaries, d.attachErrors, d.skipped, d.sampleErrors, d.eventsLost, d.ready,
-		d.execEvents, d.programRuns, d.programRunTime,
+		d.execEvents, d.programRuns, d.programRunTime, d.leaked, d.leakedPinned,
 	}
 }

@@ -120,7 +120,7 @@ import (
 // reachable for the runtime but not for memsight, which read before.
 func leakHold(prof *pprof.Profile, w *os.File) {
 	var b [1]byte
-	if os.Getenv("LEAKHOLD_BEFORE") != "" { // debugging: the runtime's verdict before memsight's too
+	if os.Getenv("LEAKHOLD_BEFORE") != "" && prof != nil { // debugging: the runtime's verdict before memsight's too
 		fmt.Fprintln(w, "PROFILE0-BEGIN")
 		prof.WriteTo(w, 2)
 		fmt.Fprintln(w, "PROFILE0-END")
@@ -132,7 +132,9 @@ func leakHold(prof *pprof.Profile, w *os.File) {
 		}
 	}
 	fmt.Fprintln(w, "PROFILE-BEGIN")
-	prof.WriteTo(w, 2)
+	if prof != nil { // nil: go1.26 without GOEXPERIMENT=goroutineleakprofile
+		prof.WriteTo(w, 2)
+	}
 	fmt.Fprintln(w, "PROFILE-END")
 	if os.Getenv("LEAKHOLD_AFTER") != "" { // debugging: hold again
 		for {
@@ -149,6 +151,12 @@ func leakHold(prof *pprof.Profile, w *os.File) {
 // and toolchain. Go 1.26 needs GOEXPERIMENT=goroutineleakprofile for the
 // profile (the runtime's detector is there without it).
 func buildCorpus(t testing.TB, toolchain, root, sub string) string {
+	return buildCorpusExp(t, toolchain, root, sub, strings.HasPrefix(toolchain, "go1.26"))
+}
+
+// buildCorpusExp is buildCorpus choosing GOEXPERIMENT=goroutineleakprofile
+// (Go 1.26; without it the program has no goroutineleak profile).
+func buildCorpusExp(t testing.TB, toolchain, root, sub string, withExp bool) string {
 	t.Helper()
 	src := filepath.Join(root, corpusRel, sub)
 	entries, err := os.ReadDir(src)
@@ -168,7 +176,7 @@ func buildCorpus(t testing.TB, toolchain, root, sub string) string {
 	}
 	files["go.mod"] = []byte("module leakcorpus\n\ngo 1.25\n")
 	exp := ""
-	if strings.HasPrefix(toolchain, "go1.26") {
+	if withExp {
 		exp = "goroutineleakprofile"
 	}
 	names := make([]string, 0, len(files))

@@ -3,6 +3,7 @@ package leak
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -44,14 +45,12 @@ func TestCorpus(t *testing.T) {
 	all := os.Getenv("MEMSIGHT_LEAK_CORPUS") == "all"
 	for _, tc := range []string{testutil.GoNext, testutil.GoInstalled} {
 		t.Run(tc, func(t *testing.T) {
-			if !all && tc == testutil.GoInstalled {
-				// 1.26 by default: the micro tests only.
-			}
 			root := goroot(t, tc)
 			cases := corpusCases(t, root)
 			exes := map[bool]string{false: buildCorpus(t, tc, root, ""), true: buildCorpus(t, tc, root, "goker")}
 			var tally corpusTally
 			for _, c := range cases {
+				// By default 1.26 runs the default cases outside goker/.
 				if !all && (!corpusDefault[c.name] || tc == testutil.GoInstalled && c.goker) {
 					continue
 				}
@@ -157,4 +156,71 @@ func runCorpusCase(t *testing.T, exe string, c corpusCase, tally *corpusTally) {
 	}
 	t.Logf("runtime %d leaked, memsight %d (%d groups), missed %v; mark %.2fs, %d KiB read in %d reads, %d objects, conservative %q",
 		len(truth), len(mine), len(rep.Leaks), missed, rep.Mark.Seconds, rep.Mark.BytesRead>>10, rep.Mark.Reads, rep.Mark.ObjectsMarked, rep.Mark.Conservative)
+}
+
+// TestCorpusNoProfile: a go1.26 build without
+// GOEXPERIMENT=goroutineleakprofile has the runtime's detector but no
+// profile, so the truth is the corpus test's expected sites: every expected
+// leak of a non-flaky case is reported, and every reported leak matches an
+// expected or flaky one of its case. By default a few cases; every case
+// with MEMSIGHT_LEAK_CORPUS=all.
+func TestCorpusNoProfile(t *testing.T) {
+	all := os.Getenv("MEMSIGHT_LEAK_CORPUS") == "all"
+	tc := testutil.GoInstalled
+	root := goroot(t, tc)
+	cases := corpusCases(t, root)
+	exes := map[bool]string{false: buildCorpusExp(t, tc, root, "", false), true: buildCorpusExp(t, tc, root, "goker", false)}
+	some := map[string]bool{"ChanRecv": true, "WaitGroup": true, "Cockroach13197": true, "Moby7559": true}
+	checked, missed, unexpected := 0, 0, 0
+	for _, c := range cases {
+		if !all && !some[c.name] {
+			continue
+		}
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "SpawnGC" {
+				t.Skip("SpawnGC writes goroutineleak profiles itself: it needs GOEXPERIMENT=goroutineleakprofile")
+			}
+			env := []string{"GODEBUG=asyncpreemptoff=1"}
+			if c.simple {
+				env = append(env, "GOMAXPROCS=1")
+			}
+			p := startProc(t, exes[c.goker], env, c.name)
+			if _, _, err := p.waitLine("LEAKREADY", 0, 30*time.Second); err != nil {
+				t.Fatal(err)
+			}
+			rep := scan(t, openMarker(t, p.pid, exes[c.goker], Config{}))
+			var descs []string
+			for _, l := range rep.Leaks {
+				d := strings.TrimPrefix(l.Function, "main.") + "() [" + l.WaitReason + "]"
+				descs = append(descs, d)
+				if !anyMatch(c.leaks, d) {
+					unexpected++
+					t.Errorf("reported %d × %s: not an expected leak of %s", l.Count, d, c.name)
+				}
+			}
+			if c.flaky {
+				return
+			}
+			for _, re := range c.leaks {
+				checked++
+				if !anyMatch([]*regexp.Regexp{re}, descs...) {
+					missed++
+					t.Errorf("expected leak %s not reported (memsight: %q)", re, descs)
+				}
+			}
+		})
+	}
+	t.Logf("go1.26.8 without the profile: %d expected sites of non-flaky cases checked, %d missed, %d reported leaks not expected", checked, missed, unexpected)
+}
+
+// anyMatch reports whether any regexp matches any of the strings.
+func anyMatch(res []*regexp.Regexp, ss ...string) bool {
+	for _, re := range res {
+		for _, s := range ss {
+			if re.MatchString(s) {
+				return true
+			}
+		}
+	}
+	return false
 }

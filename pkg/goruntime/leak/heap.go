@@ -20,6 +20,9 @@ type heap struct {
 	// an index with no heap arena.
 	arenas map[uint32]*arena
 	spans  map[uint64]*span // by mspan address
+	// lastIdx and last cache the last arena looked up.
+	lastIdx uint32
+	last    *arena
 	// mem counts the bytes the mark holds (bitmaps, span tables) against
 	// the budget.
 	mem, budget int64
@@ -113,12 +116,16 @@ func (h *heap) lookup(p uint64) (*span, bool) {
 	if !ok {
 		return nil, true
 	}
-	a, known := h.arenas[ai]
-	if !known {
-		return nil, false
-	}
-	if a == nil {
-		return nil, true
+	a := h.last
+	if a == nil || ai != h.lastIdx {
+		var known bool
+		if a, known = h.arenas[ai]; !known {
+			return nil, false
+		}
+		if a == nil {
+			return nil, true
+		}
+		h.last, h.lastIdx = a, ai
 	}
 	page := (p / pageSize) % pagesPerArena
 	if s := a.spans[page]; s != nil {

@@ -1,21 +1,25 @@
 package leak
 
 import (
+	"cmp"
+	"slices"
+
 	"github.com/memsight/memsight/pkg/procmem"
 )
 
 // Bounds of the mark's work list.
 const (
-	maxQueue      = 1 << 20   // queued object pieces (16 MiB); past it spans are rescanned
+	maxQueue      = 1 << 18   // queued object pieces (6 MiB); past it spans are rescanned
 	maxObletBytes = 256 << 10 // large objects are scanned in pieces of this size
+	// coalesceGap: reads of pieces closer than this are merged into one.
+	coalesceGap = 512
 )
 
 // item is a piece of a marked object to scan: bytes [base+off, base+off+n).
 type item struct {
-	s         *span
-	base      uint64
-	off, n    uint64
-	rescanned bool
+	s      *span
+	base   uint64
+	off, n uint32
 }
 
 // marker is the state of one mark: the heap's spans with their mark bits, the
@@ -35,6 +39,34 @@ type marker struct {
 	// from the mark (setSyncObjectsUntraceable): hideC, hideElem.
 	hidden map[uint64]uint8
 	st     markStats
+	// scratch is reused by every batch (a batch is scanned before the next
+	// one is read).
+	scratch batchScratch
+}
+
+// batchScratch holds the buffers of one batch.
+type batchScratch struct {
+	buf   []byte
+	batch []item
+	keys  []pieceKey
+	data  [][]byte
+	ok    []bool
+	reads []procmem.Span
+}
+
+// pieceKey is a piece's address and index in its batch.
+type pieceKey struct {
+	addr uint64
+	i    int
+}
+
+// grow returns s resized to n, reusing its array when large enough.
+func grow[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n, max(n, 2*cap(s)))
+	}
+	clear(s[:n])
+	return s[:n]
 }
 
 // markStats counts the mark's work and what it could not do exactly.
@@ -109,7 +141,7 @@ func (m *marker) enqueue(s *span, base uint64) {
 		return
 	}
 	for off := uint64(0); off < s.elemsize; off += maxObletBytes {
-		m.queue = append(m.queue, item{s: s, base: base, off: off, n: min(maxObletBytes, s.elemsize-off)})
+		m.queue = append(m.queue, item{s: s, base: base, off: uint32(off), n: uint32(min(maxObletBytes, s.elemsize-off))})
 	}
 }
 
@@ -145,11 +177,12 @@ func (m *marker) drain() error {
 			return nil
 		}
 		n, size := 0, uint64(0)
-		for n < len(m.queue) && size < maxBatchBytes && n < 1024 {
-			size += m.queue[len(m.queue)-1-n].n
+		for n < len(m.queue) && size < maxBatchBytes && n < 4096 {
+			size += uint64(m.queue[len(m.queue)-1-n].n)
 			n++
 		}
-		batch := make([]item, n)
+		batch := grow(m.scratch.batch, n)
+		m.scratch.batch = batch
 		copy(batch, m.queue[len(m.queue)-n:])
 		m.queue = m.queue[:len(m.queue)-n]
 		if err := m.scanItems(batch); err != nil {
@@ -178,28 +211,31 @@ func (m *marker) requeueDirty() bool {
 // when needed), resolves the types of malloc headers and large objects, and
 // scans every piece.
 func (m *marker) scanItems(batch []item) error {
-	// The pieces first, then the heap bits of spans not read yet: reads[i]
-	// is batch[i], reads[len(batch)+j] the bits of hbSpans[j].
-	reads := make([]procmem.Span, 0, len(batch)+8)
-	for _, it := range batch {
-		reads = append(reads, procmem.Span{Addr: it.base + it.off, Buf: make([]byte, it.n)})
+	// The pieces (coalesced where they are close), then the heap bits of
+	// spans not read yet.
+	data, ok, err := m.readPieces(batch)
+	if err != nil {
+		return err
 	}
 	var hbSpans []*span
+	var reads []procmem.Span
+	want := map[*span]bool{}
 	for _, it := range batch {
 		s := it.s
-		if m.usesHeapBits(s) && s.hbits == nil && !s.hbitsErr && !contains(hbSpans, s) {
+		if m.usesHeapBits(s) && s.hbits == nil && !s.hbitsErr && !want[s] {
+			want[s] = true
 			addr, size := m.heapBitsRange(s)
 			reads = append(reads, procmem.Span{Addr: addr, Buf: make([]byte, size)})
 			hbSpans = append(hbSpans, s)
 		}
 	}
-	ok, err := m.r.readEach(reads)
+	hbOK, err := m.r.readEach(reads)
 	if err != nil {
 		return err
 	}
 	for j, s := range hbSpans {
-		if k := len(batch) + j; ok[k] {
-			s.hbits = reads[k].Buf
+		if hbOK[j] {
+			s.hbits = reads[j].Buf
 		} else {
 			s.hbitsErr = true
 		}
@@ -207,7 +243,7 @@ func (m *marker) scanItems(batch []item) error {
 	var typeAddrs []uint64
 	for i, it := range batch {
 		if ok[i] {
-			if ta := m.typeOf(it, reads[i].Buf); ta != 0 {
+			if ta := m.typeOf(it, data[i]); ta != 0 {
 				typeAddrs = append(typeAddrs, ta)
 			}
 		}
@@ -220,18 +256,9 @@ func (m *marker) scanItems(batch []item) error {
 			m.st.unreadObjects++
 			continue
 		}
-		m.scanObject(it, reads[i].Buf)
+		m.scanObject(it, data[i])
 	}
 	return nil
-}
-
-func contains(l []*span, s *span) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // usesHeapBits reports whether s's objects keep their pointer bits at the
@@ -279,7 +306,7 @@ func (m *marker) scanObject(it item, data []byte) {
 		hidden = m.hidden[it.base]
 	}
 	visit := func(w uint64) {
-		off := it.off + w*ptrSize
+		off := uint64(it.off) + w*ptrSize
 		if hidden != 0 && m.isHiddenWord(off, hidden) {
 			return
 		}
@@ -287,7 +314,7 @@ func (m *marker) scanObject(it item, data []byte) {
 	}
 	switch {
 	case m.usesHeapBits(s) && s.hbits != nil:
-		first := (it.base + it.off - s.base) / ptrSize
+		first := (it.base + uint64(it.off) - s.base) / ptrSize
 		for w := uint64(0); w < words; w++ {
 			bit := first + w
 			if bit/8 < uint64(len(s.hbits)) && s.hbits[bit/8]&(1<<(bit%8)) != 0 {
@@ -320,7 +347,7 @@ func (m *marker) scanTyped(it item, data []byte, ti *typeInfo, visit func(uint64
 		start = ptrSize
 	}
 	for w := uint64(0); w < words; w++ {
-		off := it.off + w*ptrSize
+		off := uint64(it.off) + w*ptrSize
 		if off < start {
 			continue
 		}
@@ -360,4 +387,79 @@ func (m *marker) scanConservative(data []byte) {
 	for w := 0; w+8 <= len(data); w += 8 {
 		m.markPtr(le64(data, uint64(w)))
 	}
+}
+
+// readPieces reads the batch's pieces: sorted by address, pieces less than
+// coalesceGap apart share one read (objects of a span are usually marked
+// together), which the kernel serves far faster than one iovec per object.
+// data[i] is batch[i]'s bytes, ok[i] whether they were read.
+func (m *marker) readPieces(batch []item) (data [][]byte, ok []bool, err error) {
+	sc := &m.scratch
+	keys := grow(sc.keys, len(batch))
+	sc.keys = keys
+	for i, it := range batch {
+		keys[i] = pieceKey{it.base + uint64(it.off), i}
+	}
+	slices.SortFunc(keys, func(a, b pieceKey) int { return cmp.Compare(a.addr, b.addr) })
+	// Runs of close pieces: [start, end) and the keys they hold.
+	type run struct {
+		start, end uint64
+		from, to   int // keys[from:to]
+	}
+	var runs []run
+	total := uint64(0)
+	for k, kv := range keys {
+		a, e := kv.addr, kv.addr+uint64(batch[kv.i].n)
+		if r := len(runs) - 1; r >= 0 && a <= runs[r].end+coalesceGap && e-runs[r].start <= maxBatchBytes {
+			total += max(e, runs[r].end) - runs[r].end
+			runs[r].end = max(runs[r].end, e)
+			runs[r].to = k + 1
+			continue
+		}
+		runs = append(runs, run{start: a, end: e, from: k, to: k + 1})
+		total += e - a
+	}
+	buf := grow(sc.buf, int(total))
+	sc.buf = buf
+	reads := grow(sc.reads, len(runs))
+	sc.reads = reads
+	for r, run := range runs {
+		n := run.end - run.start
+		reads[r] = procmem.Span{Addr: run.start, Buf: buf[:n:n]}
+		buf = buf[n:]
+	}
+	rok, err := m.r.readEach(reads)
+	if err != nil {
+		return nil, nil, err
+	}
+	data, ok = grow(sc.data, len(batch)), grow(sc.ok, len(batch))
+	sc.data, sc.ok = data, ok
+	for r, run := range runs {
+		if !rok[r] {
+			continue // a run straddling an unmapped gap: its pieces are read alone
+		}
+		for _, kv := range keys[run.from:run.to] {
+			off := kv.addr - run.start
+			data[kv.i], ok[kv.i] = reads[r].Buf[off:off+uint64(batch[kv.i].n)], true
+		}
+	}
+	addr := func(i int) uint64 { return batch[i].base + uint64(batch[i].off) }
+	var retry []procmem.Span
+	var retryIdx []int
+	for i := range batch {
+		if !ok[i] {
+			retry = append(retry, procmem.Span{Addr: addr(i), Buf: make([]byte, batch[i].n)})
+			retryIdx = append(retryIdx, i)
+		}
+	}
+	if len(retry) > 0 {
+		rok, err := m.r.readEach(retry)
+		if err != nil {
+			return nil, nil, err
+		}
+		for j, i := range retryIdx {
+			data[i], ok[i] = retry[j].Buf, rok[j]
+		}
+	}
+	return data, ok, nil
 }

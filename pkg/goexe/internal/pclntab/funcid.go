@@ -1,10 +1,28 @@
 package pclntab
 
+// funcIDTables are the FuncID names of Go 1.20 to 1.27 (funcIDTables[minor-20]),
+// computed once: FuncIDName runs for every frame of every unwind.
+var funcIDTables = func() (t [8][]string) {
+	for i := range t {
+		t[i] = buildFuncIDNames(20 + i)
+	}
+	return t
+}()
+
+// funcIDNames returns the FuncID names of Go 1.minor (nil when unknown); the
+// slice is shared: do not modify it.
+func funcIDNames(minor int) []string {
+	if minor < 20 || minor > 27 {
+		return nil
+	}
+	return funcIDTables[minor-20]
+}
+
 // FuncID names per Go minor version (abi.FuncID is an iota list that gained
 // corostart in 1.22 and replaced runfinq with runFinalizers, runCleanups in
 // 1.25). Read from internal/abi/symtab.go (runtime/symtab.go in 1.20) of
 // go1.20.14 through go1.27.3.
-func funcIDNames(minor int) []string {
+func buildFuncIDNames(minor int) []string {
 	base := []string{"normal", "abort", "asmcgocall", "asyncPreempt", "cgocallback"}
 	tail := []string{"debugCallV2", "gcBgMarkWorker", "goexit", "gogo", "gopanic",
 		"handleAsyncEvent", "mcall", "morestack", "mstart", "panicwrap", "rt0_go"}

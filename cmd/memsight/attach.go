@@ -16,6 +16,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/goruntime/leak"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
@@ -82,7 +83,7 @@ detached on exit.`,
 	f.StringVar(&o.allocProbes, "alloc-probes", "", "sample allocation stacks with uprobes on the allocator's slow paths (--alloc-probes); --alloc-probes=all adds the mallocgc family (every allocation, costly)")
 	f.Lookup("alloc-probes").NoOptDefVal = string(observe.AllocSlow)
 	addTraceFlags(f, &o.traceOptions)
-	addLeakScanFlags(f, &o.leaks, "30s")
+	addLeakScanFlags(f, &o.leaks, "30s", leak.DefaultMaxMemory)
 	return cmd
 }
 

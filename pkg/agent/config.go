@@ -111,6 +111,9 @@ func (c Config) withDefaults() (Config, error) {
 	def(&c.Rescan, DefaultRescan)
 	def(&c.Reconcile, DefaultReconcile)
 	def(&c.ExecWindow, DefaultExecWindow)
+	if c.Leaks.Every > 0 && c.Leaks.Slots == nil {
+		c.Leaks.Slots = observe.NewLeakSlots(1) // one process's scan at a time
+	}
 	if c.MinProcessAge < 0 {
 		return c, fmt.Errorf("agent: negative minimum process age %v", c.MinProcessAge)
 	}

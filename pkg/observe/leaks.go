@@ -26,7 +26,17 @@ type LeakScan struct {
 	// leak.DefaultMaxMemory).
 	ReadRate  int64
 	MaxMemory int64
+	// Slots, when set, bounds the scans running at once across the
+	// Sessions sharing it (the agent scans a node's processes one after
+	// another, so one scan's memory is what it needs).
+	Slots *LeakSlots
 }
+
+// LeakSlots bounds concurrent leak scans.
+type LeakSlots struct{ c chan struct{} }
+
+// NewLeakSlots lets n scans run at once.
+func NewLeakSlots(n int) *LeakSlots { return &LeakSlots{c: make(chan struct{}, max(n, 1))} }
 
 // GoroutineLeaks is the last goroutine-leak verdict of a process.
 type GoroutineLeaks struct {
@@ -95,8 +105,19 @@ func (s *Session) leaks(out *Sample, now time.Time) {
 	}
 }
 
-// scanLeaks runs one scan (in its own goroutine).
+// scanLeaks runs one scan (in its own goroutine), when a slot is free.
 func (s *Session) scanLeaks(st *leakState) {
+	if sl := st.cfg.Slots; sl != nil {
+		select {
+		case sl.c <- struct{}{}:
+			defer func() { <-sl.c }()
+		case <-st.ctx.Done():
+			st.mu.Lock()
+			st.running = false
+			st.mu.Unlock()
+			return
+		}
+	}
 	rep, err := s.runLeakScan(st)
 	st.mu.Lock()
 	defer st.mu.Unlock()

@@ -114,8 +114,7 @@ func (g *gState) blocked() bool { return g.class != waitRoot }
 
 // readGoroutines reads every g of allgs in one batch, then the sudog lists of
 // the blocked ones, level by level.
-func (e *Marker) readGoroutines() ([]*gState, error) {
-	L := e.L
+func (e *Marker) readGoroutines(h *heap) ([]*gState, error) {
 	hdr := make([]byte, 16)
 	if err := e.r.read(hdr, e.allgs); err != nil {
 		return nil, fmt.Errorf("reading runtime.allgs: %w", err)
@@ -128,29 +127,62 @@ func (e *Marker) readGoroutines() ([]*gState, error) {
 	if err := e.r.read(ptrs, ptr); err != nil {
 		return nil, fmt.Errorf("reading %d runtime.allgs entries: %w", n, err)
 	}
-	reads := make([]procmem.Span, 0, n)
+	addrs := make([]uint64, 0, n)
 	for i := uint64(0); i < n; i++ {
 		if a := le64(ptrs, 8*i); a != 0 {
-			reads = append(reads, procmem.Span{Addr: a, Buf: make([]byte, L.gSize)})
+			addrs = append(addrs, a)
 		}
 	}
-	ok, err := e.r.readEach(reads)
+	gs := make([]*gState, 0, len(addrs))
+	err := e.readGs(addrs, func(addr uint64, b []byte, ok bool) error {
+		if !ok {
+			return fmt.Errorf("reading g at %#x: %w", addr, ErrChanged)
+		}
+		if g := e.decodeG(addr, b); g != nil {
+			gs = append(gs, g)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	gs := make([]*gState, 0, len(reads))
-	for i, rd := range reads {
-		if !ok[i] {
-			return nil, fmt.Errorf("reading g at %#x: %w", rd.Addr, ErrChanged)
-		}
-		if g := e.decodeG(rd.Addr, rd.Buf); g != nil {
-			gs = append(gs, g)
-		}
+	if err := h.charge(int64(len(gs)) * gStateBytes); err != nil {
+		return nil, err
 	}
 	if err := e.readSudogs(gs); err != nil {
 		return nil, err
 	}
 	return gs, nil
+}
+
+// gStateBytes is what the mark keeps per goroutine, for its memory budget.
+const gStateBytes = 512
+
+// readGs reads the g's at addrs in chunks through one buffer, calling f
+// with each copy (valid only during the call).
+func (e *Marker) readGs(addrs []uint64, f func(addr uint64, b []byte, ok bool) error) error {
+	const chunk = 1024
+	size := int(e.L.gSize)
+	buf := make([]byte, chunk*size)
+	reads := make([]procmem.Span, 0, chunk)
+	for len(addrs) > 0 {
+		part := addrs[:min(len(addrs), chunk)]
+		addrs = addrs[len(part):]
+		reads = reads[:0]
+		for i, a := range part {
+			reads = append(reads, procmem.Span{Addr: a, Buf: buf[i*size : (i+1)*size]})
+		}
+		ok, err := e.r.readEach(reads)
+		if err != nil {
+			return err
+		}
+		for i, rd := range reads {
+			if err := f(rd.Addr, rd.Buf, ok[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // decodeG decodes a g copy; nil for a dead or idle g.
@@ -199,8 +231,9 @@ func (e *Marker) readSudogs(gs []*gState) error {
 	}
 	for depth := 0; len(cur) > 0; depth++ {
 		reads := make([]procmem.Span, len(cur))
+		buf := make([]byte, len(cur)*int(L.sgSize))
 		for i, c := range cur {
-			reads[i] = procmem.Span{Addr: c.next, Buf: make([]byte, L.sgSize)}
+			reads[i] = procmem.Span{Addr: c.next, Buf: buf[i*int(L.sgSize) : (i+1)*int(L.sgSize)]}
 		}
 		ok, err := e.r.readEach(reads)
 		if err != nil {

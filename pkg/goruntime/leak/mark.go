@@ -236,6 +236,9 @@ func (m *marker) scanItems(batch []item) error {
 	for j, s := range hbSpans {
 		if hbOK[j] {
 			s.hbits = reads[j].Buf
+			if err := m.h.charge(int64(len(s.hbits))); err != nil {
+				return err
+			}
 		} else {
 			s.hbitsErr = true
 		}

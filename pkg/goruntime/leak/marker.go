@@ -83,6 +83,9 @@ type Marker struct {
 	// Per mark.
 	r     *reader
 	stats stackStats
+	// stackScratch and gScratch are reused by every stack read (one at a
+	// time) and the re-read of its g.
+	stackScratch, gScratch []byte
 }
 
 // stackStats counts what the stack scans did conservatively.

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
-	"github.com/memsight/memsight/pkg/procmem"
 )
 
 // Scan runs the verdict: two marks Config.Gap apart, and reports a
@@ -22,9 +21,9 @@ func (e *Marker) Scan(ctx context.Context) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	cands := map[waitKey]*gState{}
+	cands := make(map[waitKey]bool, len(first.leaked))
 	for _, g := range first.leaked {
-		cands[g.key()] = g
+		cands[g.key()] = true
 	}
 	rep := &Report{Leaks: []Leak{}}
 	var second *markResult
@@ -32,7 +31,7 @@ func (e *Marker) Scan(ctx context.Context) (*Report, error) {
 		if err := sleepCtx(ctx, e.cfg.Gap); err != nil {
 			return nil, err
 		}
-		first.m = nil // let the first mark's bits go
+		first = &markResult{r: first.r, stats: first.stats} // let the first mark's state go
 		if second, err = e.mark(ctx); err != nil {
 			return nil, err
 		}
@@ -88,25 +87,21 @@ func (e *Marker) stillBlocked(gs []*gState) ([]*gState, error) {
 	if len(gs) == 0 {
 		return nil, nil
 	}
-	r := e.r // the last mark's: its counts include this read
-	reads := make([]procmem.Span, len(gs))
+	addrs := make([]uint64, len(gs))
 	for i, g := range gs {
-		reads[i] = procmem.Span{Addr: g.addr, Buf: make([]byte, e.L.gSize)}
+		addrs[i] = g.addr
 	}
-	ok, err := r.readEach(reads)
+	var now, was []*gState
+	i := 0
+	err := e.readGs(addrs, func(addr uint64, b []byte, ok bool) error {
+		if ng := e.decodeG(addr, b); ok && ng != nil {
+			now, was = append(now, ng), append(was, gs[i])
+		}
+		i++
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	var now []*gState
-	var was []*gState
-	for i, g := range gs {
-		if !ok[i] {
-			continue
-		}
-		if ng := e.decodeG(g.addr, reads[i].Buf); ng != nil {
-			now = append(now, ng)
-			was = append(was, g)
-		}
 	}
 	if err := e.readSudogs(now); err != nil {
 		return nil, err

@@ -62,7 +62,7 @@ func (e *Marker) scanStack(m *marker, g *gState) error {
 			// Running (registers not in memory), being moved, or changing
 			// while read: every word of the stack.
 			e.stats.consStacks++
-			all := make([]byte, cur.stackHi-cur.stackLo)
+			all := e.stackBuf(cur.stackHi - cur.stackLo)
 			if err := e.r.read(all, cur.stackLo); err != nil {
 				return fmt.Errorf("reading the stack of goroutine %d: %w", g.goid, err)
 			}
@@ -70,6 +70,15 @@ func (e *Marker) scanStack(m *marker, g *gState) error {
 			return nil
 		}
 	}
+}
+
+// stackBuf returns the Marker's stack buffer sized n: one stack is scanned
+// at a time.
+func (e *Marker) stackBuf(n uint64) []byte {
+	if uint64(cap(e.stackScratch)) < n {
+		e.stackScratch = make([]byte, n)
+	}
+	return e.stackScratch[:n]
 }
 
 // maxStackRetries bounds the re-reads of a stack that changes while read.
@@ -91,8 +100,11 @@ func (e *Marker) readStack(g *gState) (buf []byte, sp uint64, consistent bool, e
 	if g.status == gRunning || g.status == gCopystack || sp < lo || sp >= hi {
 		return nil, 0, false, nil
 	}
-	buf = make([]byte, hi-sp)
-	gb := make([]byte, e.L.gSize)
+	buf = e.stackBuf(hi - sp)
+	if len(e.gScratch) != int(e.L.gSize) {
+		e.gScratch = make([]byte, e.L.gSize)
+	}
+	gb := e.gScratch
 	ok, err := e.r.readEach([]procmem.Span{{Addr: sp, Buf: buf}, {Addr: g.addr, Buf: gb}})
 	if err != nil {
 		return nil, 0, false, err
@@ -258,4 +270,4 @@ func (e *Marker) stackMaps(pc uint64) *goexe.StackMaps {
 }
 
 // maxStackMapCache bounds the per-engine cache of stack maps.
-const maxStackMapCache = 1 << 16
+const maxStackMapCache = 4096

@@ -29,7 +29,7 @@ func (e *Marker) mark(ctx context.Context) (*markResult, error) {
 	}
 	h.l2 = l2
 	m := newMarker(L, e.r, h, newTypes(L, e.r))
-	gs, err := e.readGoroutines()
+	gs, err := e.readGoroutines(h)
 	if err != nil {
 		return nil, err
 	}

@@ -111,7 +111,7 @@ matching is detached at its next sample.`,
 	f.DurationVar(&o.cfg.Detect.StallThreshold, "stall-threshold", o.cfg.Detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.DurationVar(&o.cfg.Detect.BacklogWindow, "backlog-window", o.cfg.Detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
 	addTraceFlags(f, &o.traceOptions)
-	addLeakScanFlags(f, &o.cfg.Leaks, "10m", agentLeakMaxMemory)
+	addLeakScanFlags(f, &o.cfg.Leaks, "10m", agentLeakMaxMemory, agentLeakReadRate)
 	addFilterFlags(f, &o.filters)
 	addConfigFlags(f, &o.conf)
 	addWebFlags(f, &o.web)

@@ -83,7 +83,7 @@ detached on exit.`,
 	f.StringVar(&o.allocProbes, "alloc-probes", "", "sample allocation stacks with uprobes on the allocator's slow paths (--alloc-probes); --alloc-probes=all adds the mallocgc family (every allocation, costly)")
 	f.Lookup("alloc-probes").NoOptDefVal = string(observe.AllocSlow)
 	addTraceFlags(f, &o.traceOptions)
-	addLeakScanFlags(f, &o.leaks, "30s", leak.DefaultMaxMemory)
+	addLeakScanFlags(f, &o.leaks, "30s", leak.DefaultMaxMemory, leak.DefaultReadRate)
 	return cmd
 }
 

@@ -125,6 +125,8 @@ func (s *Session) scanLeaks(st *leakState) {
 	switch {
 	case errors.Is(err, leak.ErrUnsupported):
 		st.off = err
+	case errors.Is(err, leak.ErrTooLarge):
+		st.lastErr = fmt.Errorf("%w (raise --leak-max-memory)", err)
 	case err != nil:
 		st.lastErr = err
 	default:

@@ -52,6 +52,7 @@ func (e *Marker) mark(ctx context.Context) (*markResult, error) {
 	if err := m.drain(); err != nil {
 		return nil, err
 	}
+	newChecked := false
 	for {
 		more := false
 		for _, g := range gs {
@@ -62,6 +63,16 @@ func (e *Marker) mark(ctx context.Context) (*markResult, error) {
 			if err := e.scanStack(m, g); err != nil {
 				return nil, err
 			}
+		}
+		if !more && !newChecked {
+			// Goroutines started since the snapshot may hold the only
+			// reference to something (their closure): scan them too.
+			newChecked = true
+			n, err := e.scanNewGoroutines(m, gs)
+			if err != nil {
+				return nil, err
+			}
+			more = n > 0
 		}
 		if !more {
 			break
@@ -133,4 +144,48 @@ func (m *marker) maybeRunnable(g *gState) bool {
 		return len(g.sudogs) == 0 || m.isMarkedOrNotInHeap(g.sudogs[0].elem)
 	}
 	return true
+}
+
+// scanNewGoroutines scans, as roots, the goroutines allgs holds now that
+// the snapshot did not: started during the mark. It returns how many.
+func (e *Marker) scanNewGoroutines(m *marker, gs []*gState) (int, error) {
+	hdr := make([]byte, 16)
+	if err := e.r.read(hdr, e.allgs); err != nil {
+		return 0, fmt.Errorf("reading runtime.allgs: %w", err)
+	}
+	ptr, n := le64(hdr, 0), le64(hdr, 8)
+	if n > maxGoroutines {
+		return 0, fmt.Errorf("runtime.allgs has %d entries: %w", n, ErrChanged)
+	}
+	ptrs := make([]byte, 8*n)
+	if err := e.r.read(ptrs, ptr); err != nil {
+		return 0, fmt.Errorf("reading %d runtime.allgs entries: %w", n, err)
+	}
+	known := make(map[uint64]bool, len(gs))
+	for _, g := range gs {
+		known[g.addr] = true
+	}
+	var fresh []uint64
+	for i := uint64(0); i < n; i++ {
+		if a := le64(ptrs, 8*i); a != 0 && !known[a] {
+			fresh = append(fresh, a)
+		}
+	}
+	var news []*gState
+	err := e.readGs(fresh, func(addr uint64, b []byte, ok bool) error {
+		if g := e.decodeG(addr, b); ok && g != nil {
+			news = append(news, g)
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	for _, g := range news {
+		g.root = true
+		if err := e.scanStack(m, g); err != nil {
+			return 0, err
+		}
+	}
+	return len(news), nil
 }

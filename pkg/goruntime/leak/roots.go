@@ -51,6 +51,9 @@ func (e *Marker) scanSegment(m *marker, start, end, maskN, mask uint64) error {
 	if end-start > 1<<32 || maskN > 1<<32 {
 		return fmt.Errorf("data segment [%#x, %#x) with a %d-bit mask: %w", start, end, maskN, ErrChanged)
 	}
+	if err := m.h.charge(int64(maskN+7) / 8); err != nil {
+		return err
+	}
 	bits := make([]byte, (maskN+7)/8)
 	if len(bits) > 0 {
 		if err := e.r.read(bits, mask); err != nil {

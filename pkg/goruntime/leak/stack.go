@@ -73,7 +73,8 @@ func (e *Marker) scanStack(m *marker, g *gState) error {
 }
 
 // stackBuf returns the Marker's stack buffer sized n: one stack is scanned
-// at a time.
+// at a time. Stacks larger than the mark's memory budget are not read
+// (readStack checks).
 func (e *Marker) stackBuf(n uint64) []byte {
 	if uint64(cap(e.stackScratch)) < n {
 		e.stackScratch = make([]byte, n)
@@ -92,6 +93,9 @@ func (e *Marker) readStack(g *gState) (buf []byte, sp uint64, consistent bool, e
 	lo, hi := g.stackLo, g.stackHi
 	if hi <= lo || hi-lo > maxStackBytes {
 		return nil, 0, false, fmt.Errorf("goroutine %d: stack [%#x, %#x): %w", g.goid, lo, hi, ErrChanged)
+	}
+	if budget := e.cfg.MaxMemory; budget > 0 && int64(hi-lo) > budget/2 {
+		return nil, 0, false, fmt.Errorf("goroutine %d has a %d MiB stack: %w", g.goid, (hi-lo)>>20, ErrTooLarge)
 	}
 	sp = g.schedSP
 	if g.syscallSP != 0 {

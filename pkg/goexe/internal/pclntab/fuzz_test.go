@@ -70,7 +70,12 @@ func FuzzParse(f *testing.F) {
 				tab.FileLine(fn, p)
 				tab.PCData(fn, PCDataInlTreeIndex, p)
 				_, _ = tab.InlineFrames(fn, p, gofunc)
+				if v, ok := tab.PCData(fn, PCDataStackMapIndex, p); ok {
+					_, _, _ = tab.StackMap(fn, FuncDataLocalsPointerMaps, v, gofunc)
+					_, _, _ = tab.StackMap(fn, FuncDataArgsPointerMaps, v, gofunc)
+				}
 			}
+			_, _ = tab.StackObjects(fn, gofunc)
 		}
 		if fn, ok := tab.FuncAt(pc); ok {
 			tab.FileLine(fn, pc)

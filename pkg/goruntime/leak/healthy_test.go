@@ -8,9 +8,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -177,4 +179,44 @@ func runCaddy(t testing.TB, caddy string, clients int) (*Report, int64) {
 	close(stop)
 	wg.Wait()
 	return rep, n
+}
+
+// TestLeakingTarget: goroutines blocked on a channel a running goroutine
+// still holds are not leaked, however fast they pile up; once that
+// goroutine returns, they all are. testdata/targets/goleak parks thousands
+// of goroutines per second on `never`, which its leak loop holds until
+// SIGUSR1 stops it.
+func TestLeakingTarget(t *testing.T) {
+	v := testutil.Variant{Toolchain: testutil.GoNext, Mode: testutil.Default}
+	tg := testutil.StartTarget(t, testutil.BuildTarget(t, "goleak", v), "-rate", "5000")
+	tg.WaitLine(t, "READY", 20*time.Second)
+	m := openMarker(t, tg.Pid, tg.Cmd.Path, Config{})
+	countLeak := func(rep *Report) (site, other int) {
+		for _, l := range rep.Leaks {
+			if l.Function == "main.handler.func1" {
+				site += l.Count
+			} else {
+				other += l.Count
+			}
+		}
+		return site, other
+	}
+	for i := range 3 {
+		rep := scan(t, m)
+		site, other := countLeak(rep)
+		t.Logf("while leaking: %d goroutines, %d blocked; reported %d at the LEAK site, %d elsewhere", rep.Goroutines, rep.Blocked, site, other)
+		if site != 0 {
+			t.Errorf("scan %d: %d goroutines reported leaked while the leak loop still holds their channel", i, site)
+		}
+	}
+	if err := tg.Signal(syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	n, _ := strconv.Atoi(tg.WaitLine(t, "STEADY leaked=", 20*time.Second))
+	rep := scan(t, m)
+	site, _ := countLeak(rep)
+	t.Logf("after the loop returned: %d leaked by the target, %d reported", n, site)
+	if site != n {
+		t.Errorf("%d reported leaked at the LEAK site, the target leaked %d", site, n)
+	}
 }

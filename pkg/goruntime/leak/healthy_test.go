@@ -22,9 +22,14 @@ import (
 // TestHealthyServer: a net/http server under keep-alive load, with idle
 // workers and waiters parked on reachable channels and sync primitives
 // (testdata/targets/leakserve), has no leak — for both toolchains, with
-// DWARF, stripped (layout table and decoded globals) and PIE.
+// DWARF, stripped (layout table and decoded globals) and PIE; also cgo and
+// trimpath with MEMSIGHT_LEAK_CORPUS=all.
 func TestHealthyServer(t *testing.T) {
-	for _, v := range testutil.Matrix(testutil.Default, testutil.Stripped, testutil.PIE) {
+	modes := []testutil.Mode{testutil.Default, testutil.Stripped, testutil.PIE}
+	if os.Getenv("MEMSIGHT_LEAK_CORPUS") == "all" {
+		modes = testutil.AllModes // cgo (external linking) and trimpath too
+	}
+	for _, v := range testutil.Matrix(modes...) {
 		t.Run(v.String(), func(t *testing.T) {
 			exe := testutil.BuildTarget(t, "leakserve", v)
 			p := startProc(t, exe, nil)

@@ -33,7 +33,8 @@ var stages = map[string]int{
 	"pkg/goruntime": 2,
 	"pkg/heapprof":  2,
 	// The per-process model and the findings.
-	"pkg/observe": 3,
+	"pkg/observe":  3,
+	"pkg/profiles": 3,
 	"pkg/detect":  4,
 	// The node agent and its configuration.
 	"pkg/config": 5,
@@ -55,7 +56,7 @@ var stages = map[string]int{
 var readOnly = []string{"pkg/export/", "pkg/kube"}
 
 // privileged are the imports readOnly packages must not have.
-var privileged = []string{module + "pkg/probe", module + "pkg/procmem", module + "pkg/goruntime", module + "pkg/heapprof", "github.com/cilium/ebpf"}
+var privileged = []string{module + "pkg/probe", module + "pkg/procmem", module + "pkg/goruntime", module + "pkg/heapprof", module + "pkg/profiles", "github.com/cilium/ebpf"}
 
 type goPackage struct {
 	ImportPath string

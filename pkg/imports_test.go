@@ -35,7 +35,7 @@ var stages = map[string]int{
 	// The per-process model and the findings.
 	"pkg/observe":  3,
 	"pkg/profiles": 3,
-	"pkg/detect":  4,
+	"pkg/detect":   4,
 	// The node agent and its configuration.
 	"pkg/config": 5,
 	"pkg/agent":  5,

@@ -70,10 +70,28 @@ type bucketCount struct {
 	allocBytes, freeBytes int64
 }
 
+// HeapCounts reads the heap profile of t reduced to its counts, without
+// symbolizing it: what a later HeapProfile's Diff and At need. It returns
+// the bytes read too. Errors are as Heap's.
+func HeapCounts(t Target, o Options) (Counts, int64, error) {
+	r, err := t.open(o)
+	if err != nil {
+		return Counts{}, 0, err
+	}
+	defer r.close()
+	snap, err := heapprof.Read(t.Binary, r.mem, r.bias, heapprof.Options{MaxBuckets: o.MaxBuckets})
+	if err != nil {
+		return Counts{}, r.mem.Used(), fmt.Errorf("reading the heap profile of pid %d: %w", t.PID, err)
+	}
+	return countsOf(snap), r.mem.Used(), nil
+}
+
 // Counts reduces the profile to its counts.
-func (h *HeapProfile) Counts() Counts {
-	c := Counts{Time: h.Snapshot.Time, Cycle: h.Snapshot.Cycle}
-	for _, r := range h.Snapshot.Records {
+func (h *HeapProfile) Counts() Counts { return countsOf(h.Snapshot) }
+
+func countsOf(s *heapprof.Snapshot) Counts {
+	c := Counts{Time: s.Time, Cycle: s.Cycle}
+	for _, r := range s.Records {
 		if r.AllocObjects == 0 && r.FreeObjects == 0 {
 			continue
 		}

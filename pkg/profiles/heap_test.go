@@ -61,6 +61,9 @@ func TestHeapDiff(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := early.Counts()
+	if c2, n, err := HeapCounts(tt, Options{}); err != nil || n <= 0 || c2.Zero() {
+		t.Fatalf("HeapCounts: %v (%d bytes read)", err, n)
+	}
 	if c.Size() <= 0 || c.Zero() {
 		t.Fatalf("counts: size %d, zero %v", c.Size(), c.Zero())
 	}

@@ -40,12 +40,13 @@ var stages = map[string]int{
 	"pkg/config": 5,
 	"pkg/agent":  5,
 	// Outputs and integrations.
-	"pkg/kube":           6,
-	"pkg/export/api":     6,
-	"pkg/export/prom":    6,
-	"pkg/export/webhook": 6,
-	"pkg/export/web":     6,
-	"pkg/export/term":    6,
+	"pkg/kube":             6,
+	"pkg/export/api":       6,
+	"pkg/export/prom":      6,
+	"pkg/export/webhook":   6,
+	"pkg/export/web":       6,
+	"pkg/export/pyroscope": 6,
+	"pkg/export/term":      6,
 	// The command line: a thin layer over everything.
 	"cmd/memsight": 9,
 }

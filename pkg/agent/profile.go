@@ -239,3 +239,14 @@ func newProfiler(c ProfileConfig) *profiler {
 		jobs: make(chan evidenceJob, evidenceQueue), track: findingTracker{byPID: map[int]*pidFindings{}},
 	}
 }
+
+// ServiceName is the service a process's profiles are filed under in a
+// profiling backend: "namespace/container" for a process of a known pod's
+// container (the name Grafana Alloy's pyroscope.scrape infers for
+// Kubernetes targets), else its comm.
+func ServiceName(p Process) string {
+	if p.Namespace != "" && p.Container != "" {
+		return p.Namespace + "/" + p.Container
+	}
+	return p.Comm
+}

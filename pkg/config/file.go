@@ -22,6 +22,7 @@ type File struct {
 	Thresholds    Thresholds    `yaml:"thresholds"`
 	Webhook       WebhookFile   `yaml:"webhook"`
 	Kubernetes    KubeFile      `yaml:"kubernetes"`
+	Profiles      ProfilesFile  `yaml:"profiles"`
 }
 
 // Excludes chooses the processes watched.

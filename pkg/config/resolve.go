@@ -35,6 +35,7 @@ type Settings struct {
 	MinProcessAge                        time.Duration // 0: no minimum
 	Webhook                              Webhook
 	Kubernetes                           Kube
+	Profiles                             ProfileSettings
 }
 
 // Kube is the resolved kubernetes section.
@@ -115,6 +116,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if f.Kubernetes.Events != nil {
 		s.Kubernetes.Events = *f.Kubernetes.Events
 	}
+	s.Profiles = profiles(f.Profiles, bad)
 	var err error
 	if s.Webhook, err = webhook(f.Webhook); err != nil {
 		errs = append(errs, err)

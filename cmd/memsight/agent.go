@@ -216,6 +216,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		return err
 	}
 	extra = append(extra, pushMetrics...)
+	extra = append(extra, newProfileCollector(ag))
 	var watcher *config.Watcher
 	if o.conf.path != "" {
 		hup := make(chan os.Signal, 1)

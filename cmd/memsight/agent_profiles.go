@@ -121,3 +121,50 @@ func runPusher(ctx context.Context, p *pyroscope.Pusher) {
 		p.Run(ctx)
 	}
 }
+
+// profileSource is what profileCollector reads (*agent.Agent).
+type profileSource interface {
+	EvidenceStats() agent.EvidenceStats
+	ProfileStats() map[[2]string]uint64
+}
+
+// profileCollector exports the agent's profile reads and what it keeps for
+// evidence.
+type profileCollector struct {
+	src                                  profileSource
+	reads, bundles, bytes, ring, dropped *prometheus.Desc
+}
+
+func newProfileCollector(src profileSource) *profileCollector {
+	name := func(sub, n string) string { return prometheus.BuildFQName("memsight", sub, n) }
+	return &profileCollector{
+		src: src,
+		reads: prometheus.NewDesc(name("profile", "reads_total"),
+			"Profiles read from a watched process's memory on request (API, Pyroscope push), by kind and result (ok, busy: over --profile-concurrency, no_profile, over_budget, not_watched, error).",
+			[]string{"kind", "result"}, nil),
+		bundles: prometheus.NewDesc(name("evidence", "bundles"), "Evidence bundles kept (one per finding that fired), in memory.", nil, nil),
+		bytes:   prometheus.NewDesc(name("evidence", "bytes"), "Bytes of evidence kept (bounded by --evidence-bytes).", nil, nil),
+		ring:    prometheus.NewDesc(name("evidence", "heap_ring_bytes"), "Bytes of heap profile counts kept for growth evidence (profiles.heap_ring_interval).", nil, nil),
+		dropped: prometheus.NewDesc(name("evidence", "dropped_total"), "Findings whose evidence was not captured: the capture queue was full.", nil, nil),
+	}
+}
+
+func (c *profileCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.reads, c.bundles, c.bytes, c.ring, c.dropped} {
+		ch <- d
+	}
+}
+
+func (c *profileCollector) Collect(ch chan<- prometheus.Metric) {
+	reads := c.src.ProfileStats()
+	for _, kind := range []string{agent.ProfileHeap, agent.ProfileGoroutine} {
+		for _, r := range []string{agent.ResultOK, agent.ResultBusy, agent.ResultNone, agent.ResultBudget, agent.ResultNotFound, agent.ResultError} {
+			ch <- prometheus.MustNewConstMetric(c.reads, prometheus.CounterValue, float64(reads[[2]string{kind, r}]), kind, r)
+		}
+	}
+	s := c.src.EvidenceStats()
+	ch <- prometheus.MustNewConstMetric(c.bundles, prometheus.GaugeValue, float64(s.Bundles))
+	ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(s.Bytes))
+	ch <- prometheus.MustNewConstMetric(c.ring, prometheus.GaugeValue, float64(s.HeapRingBytes))
+	ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(s.Dropped))
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -123,6 +125,12 @@ func (a *Agent) Profile(ctx context.Context, pid int, kind string, wait bool) (*
 	default:
 		return nil, fmt.Errorf("profile %q: %w (heap, goroutine)", kind, ErrNoProfile)
 	}
+	out, err := a.readProfile(ctx, pid, kind, wait)
+	a.pf.count(kind, err)
+	return out, err
+}
+
+func (a *Agent) readProfile(ctx context.Context, pid int, kind string, wait bool) (*Profile, error) {
 	t, p, err := a.profileTarget(pid)
 	if err != nil {
 		return nil, err
@@ -229,6 +237,47 @@ type profiler struct {
 	// evidence not captured (queue full).
 	track   findingTracker
 	dropped atomic.Uint64
+	// reads counts Profile calls by kind and result.
+	mu    sync.Mutex
+	reads map[[2]string]uint64
+}
+
+// Results of profile reads, in ProfileStats.
+const (
+	ResultOK       = "ok"
+	ResultBusy     = "busy"
+	ResultNone     = "no_profile"
+	ResultBudget   = "over_budget"
+	ResultNotFound = "not_watched"
+	ResultError    = "error"
+)
+
+func (pf *profiler) count(kind string, err error) {
+	r := ResultOK
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrProfileBusy):
+		r = ResultBusy
+	case errors.Is(err, ErrNoProfile):
+		r = ResultNone
+	case errors.Is(err, ErrReadBudget):
+		r = ResultBudget
+	case errors.Is(err, ErrNotWatched):
+		r = ResultNotFound
+	default:
+		r = ResultError
+	}
+	pf.mu.Lock()
+	pf.reads[[2]string{kind, r}]++
+	pf.mu.Unlock()
+}
+
+// ProfileStats counts the profiles read on request (API, push) since
+// start, by kind and result (ResultOK, ...).
+func (a *Agent) ProfileStats() map[[2]string]uint64 {
+	a.pf.mu.Lock()
+	defer a.pf.mu.Unlock()
+	return maps.Clone(a.pf.reads)
 }
 
 func newProfiler(c ProfileConfig) *profiler {
@@ -237,6 +286,7 @@ func newProfiler(c ProfileConfig) *profiler {
 		cfg: c, sem: make(chan struct{}, c.Concurrency),
 		ring: newHeapRing(c.HeapRingBytes), ev: newEvidenceStore(c.EvidenceBytes, c.EvidencePerProcess),
 		jobs: make(chan evidenceJob, evidenceQueue), track: findingTracker{byPID: map[int]*pidFindings{}},
+		reads: map[[2]string]uint64{},
 	}
 }
 

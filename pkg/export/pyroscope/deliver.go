@@ -38,6 +38,8 @@ func newMetrics() metrics {
 func (m metrics) collectors() []prometheus.Collector {
 	m.pushes.WithLabelValues("sent")
 	m.pushes.WithLabelValues("failed")
+	m.skipped.WithLabelValues("heap")
+	m.skipped.WithLabelValues("goroutine")
 	return []prometheus.Collector{m.pushes, m.retries, m.dropped, m.skipped, m.queue}
 }
 

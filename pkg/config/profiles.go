@@ -124,9 +124,11 @@ func profiles(f ProfilesFile, bad func(key, format string, a ...any)) ProfileSet
 	if f.Interval < 0 || f.Interval > 0 && f.Interval < time.Second {
 		bad("profiles.interval", "must be at least 1s, got %v", f.Interval)
 	}
-	var err error
-	if p.Pyroscope, err = ResolvePyroscope(f.Pyroscope); err != nil {
-		bad("profiles.pyroscope", "%v", strings.TrimPrefix(err.Error(), "profiles.pyroscope"))
+	py, err := ResolvePyroscope(f.Pyroscope)
+	if err != nil {
+		key, msg, _ := strings.Cut(err.Error(), ": ")
+		bad(key, "%s", msg)
 	}
+	p.Pyroscope = py
 	return p
 }

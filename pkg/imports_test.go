@@ -127,7 +127,9 @@ func TestPipelineOrder(t *testing.T) {
 // TestHTTPSurfaceIsReadOnly: exporters and the Kubernetes client do not
 // import the packages that attach probes or read process memory. (They are
 // linked into the same binary through pkg/agent, whose types they render;
-// what they hold of the agent is its read-only Snapshot method.)
+// what they hold of the agent is its read-only Snapshot method, and its
+// Profile and Evidence methods: the agent reads a profile, within its read
+// budget, and hands the exporters the result.)
 func TestHTTPSurfaceIsReadOnly(t *testing.T) {
 	for _, p := range listPackages(t) {
 		rel, ok := strings.CutPrefix(p.ImportPath, module)

@@ -97,6 +97,7 @@ func countsOf(s *heapprof.Snapshot) Counts {
 		}
 		c.buckets = append(c.buckets, bucketCount{r.Addr, r.AllocObjects, r.FreeObjects, r.AllocBytes, r.FreeBytes})
 	}
+	c.buckets = slices.Clip(c.buckets) // kept for a while: no spare capacity
 	slices.SortFunc(c.buckets, func(a, b bucketCount) int {
 		switch {
 		case a.addr < b.addr:

@@ -200,7 +200,7 @@ func (a *Agent) profileTarget(pid int) (profiles.Target, Process, error) {
 // pod, namespace, container and go_version (`go tool pprof -comments`).
 func ProfileComments(p Process) []string {
 	c := []string{fmt.Sprintf("pid=%d", p.PID), "comm=" + p.Comm, "go_version=" + p.GoVersion}
-	for _, kv := range [][2]string{{"pod", p.Pod}, {"namespace", p.Namespace}, {"container", p.Container}, {"container_id", p.ContainerID}} {
+	for _, kv := range [][2]string{{"pod", p.Pod}, {"namespace", p.Namespace}, {"container", p.Container}, {"owner", p.Owner}, {"container_id", p.ContainerID}} {
 		if kv[1] != "" {
 			c = append(c, kv[0]+"="+kv[1])
 		}
@@ -291,11 +291,15 @@ func newProfiler(c ProfileConfig) *profiler {
 }
 
 // ServiceName is the service a process's profiles are filed under in a
-// profiling backend: "namespace/container" for a process of a known pod's
-// container (the name Grafana Alloy's pyroscope.scrape infers for
-// Kubernetes targets), else its comm.
+// profiling backend: "namespace/owner" for a process of a pod with an
+// owner (the Deployment, StatefulSet, DaemonSet...), else
+// "namespace/container" for a known pod's container (the name Grafana
+// Alloy's pyroscope.scrape infers for Kubernetes targets), else its comm.
 func ServiceName(p Process) string {
-	if p.Namespace != "" && p.Container != "" {
+	switch {
+	case p.Namespace != "" && p.Owner != "":
+		return p.Namespace + "/" + p.Owner
+	case p.Namespace != "" && p.Container != "":
 		return p.Namespace + "/" + p.Container
 	}
 	return p.Comm

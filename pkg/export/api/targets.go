@@ -48,7 +48,7 @@ func (s *server) targets(w http.ResponseWriter, r *http.Request) {
 		if r.TLS != nil {
 			l[SchemeLabel] = "https"
 		}
-		for k, v := range map[string]string{"node": s.node, "pod": p.Pod, "namespace": p.Namespace, "container": p.Container, "container_id": p.ContainerID} {
+		for k, v := range map[string]string{"node": s.node, "pod": p.Pod, "namespace": p.Namespace, "container": p.Container, "owner": p.Owner, "container_id": p.ContainerID} {
 			if v != "" {
 				l[k] = v
 			}

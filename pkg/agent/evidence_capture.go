@@ -17,6 +17,42 @@ import (
 // is dropped and counted (EvidenceStats.Dropped).
 const evidenceQueue = 64
 
+// captureEvery bounds the profile reads of a flapping finding: one
+// capture per process, kind and fire or resolve in this time; the others
+// keep the sample only.
+const captureEvery = time.Minute
+
+// recentCapture records a capture of j's kind on j's process now and
+// returns the ID of the previous one when it was less than every ago ("":
+// none, read the profiles).
+func (pf *profiler) recentCapture(j evidenceJob, every time.Duration) string {
+	k := captureKey{j.pid, j.finding.Kind, j.resolved}
+	pf.mu.Lock()
+	defer pf.mu.Unlock()
+	now := time.Now()
+	if last, ok := pf.captured[k]; ok && last.start.Equal(j.start) && now.Sub(last.at) < every {
+		return last.id
+	}
+	for key, c := range pf.captured { // forget the old ones: the map stays small
+		if now.Sub(c.at) >= every {
+			delete(pf.captured, key)
+		}
+	}
+	pf.captured[k] = lastCapture{at: now, start: j.start, id: EvidenceID(j.pid, j.finding.Kind, j.finding.Since)}
+	return ""
+}
+
+type captureKey struct {
+	pid      int
+	kind     string
+	resolved bool
+}
+
+type lastCapture struct {
+	at, start time.Time
+	id        string
+}
+
 // evidenceJob is a finding that fired or resolved on a process.
 type evidenceJob struct {
 	pid      int
@@ -132,6 +168,8 @@ func (a *Agent) capture(ctx context.Context, j evidenceJob) {
 	proc := j.proc
 	if j.gone != "" {
 		snap.Errors["profiles"] = "the process is no longer watched (" + j.gone + "): nothing could be read"
+	} else if prev := a.pf.recentCapture(j, captureEvery); prev != "" {
+		snap.Errors["profiles"] = "not read: the profiles of this finding of this process were read less than " + captureEvery.String() + " ago (" + prev + ")"
 	} else if p, err := a.captureProfiles(ctx, j, snap); err != nil {
 		snap.Errors["profiles"] = err.Error()
 	} else {

@@ -87,3 +87,27 @@ func TestHeapRingBounds(t *testing.T) {
 		t.Errorf("forget kept pid 1 (%d bytes)", r.bytes)
 	}
 }
+
+// TestRecentCapture: a finding that fires again on the same process within
+// captureEvery gets no second profile read; another kind, the resolution,
+// or a new process with the same PID do.
+func TestRecentCapture(t *testing.T) {
+	pf := newProfiler(ProfileConfig{})
+	t0 := time.Now()
+	job := func(kind string, since time.Time, resolved bool, start time.Time) evidenceJob {
+		j := evidenceJob{pid: 5, start: start, resolved: resolved}
+		j.finding.Kind, j.finding.Since = kind, since
+		return j
+	}
+	if prev := pf.recentCapture(job("rss_growth", t0, false, t0), time.Minute); prev != "" {
+		t.Fatalf("first capture: previous %q", prev)
+	}
+	if prev := pf.recentCapture(job("rss_growth", t0.Add(time.Second), false, t0), time.Minute); prev != EvidenceID(5, "rss_growth", t0) {
+		t.Errorf("re-fired within a minute: previous %q", prev)
+	}
+	for _, j := range []evidenceJob{job("heap_growth", t0, false, t0), job("rss_growth", t0, true, t0), job("rss_growth", t0, false, t0.Add(time.Hour))} {
+		if prev := pf.recentCapture(j, time.Minute); prev != "" {
+			t.Errorf("%+v: previous %q, want a capture", j, prev)
+		}
+	}
+}

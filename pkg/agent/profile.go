@@ -237,9 +237,11 @@ type profiler struct {
 	// evidence not captured (queue full).
 	track   findingTracker
 	dropped atomic.Uint64
-	// reads counts Profile calls by kind and result.
-	mu    sync.Mutex
-	reads map[[2]string]uint64
+	// reads counts Profile calls by kind and result; captured is when each
+	// finding's profiles were last read as evidence (recentCapture).
+	mu       sync.Mutex
+	reads    map[[2]string]uint64
+	captured map[captureKey]lastCapture
 }
 
 // Results of profile reads, in ProfileStats.
@@ -286,7 +288,7 @@ func newProfiler(c ProfileConfig) *profiler {
 		cfg: c, sem: make(chan struct{}, c.Concurrency),
 		ring: newHeapRing(c.HeapRingBytes), ev: newEvidenceStore(c.EvidenceBytes, c.EvidencePerProcess),
 		jobs: make(chan evidenceJob, evidenceQueue), track: findingTracker{byPID: map[int]*pidFindings{}},
-		reads: map[[2]string]uint64{},
+		reads: map[[2]string]uint64{}, captured: map[captureKey]lastCapture{},
 	}
 }
 

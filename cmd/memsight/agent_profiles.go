@@ -31,6 +31,7 @@ func addProfileFlags(f *pflag.FlagSet, p *profileFlags) {
 	f.StringVar(&p.pyroscope.BasicAuthPasswordFile, "pyroscope-basic-auth-password-file", "", "file holding the basic auth password for --pyroscope-url")
 	f.StringVar(&p.pyroscope.BearerTokenFile, "pyroscope-bearer-token-file", "", "file holding a bearer token for --pyroscope-url")
 	f.StringVar(&p.pyroscope.TenantID, "pyroscope-tenant-id", "", "tenant of a multi-tenant Pyroscope (sent as X-Scope-OrgID)")
+	f.StringVar(&p.pyroscope.TenantIDFile, "pyroscope-tenant-id-file", "", "file holding the tenant of a multi-tenant Pyroscope")
 	f.Int64Var(&p.readBudget, "profile-read-budget", 0, "bytes one profile may read from a target (default 64 MiB)")
 	f.IntVar(&p.concurrency, "profile-concurrency", 0, "profiles read at once (default 2); API requests beyond get 429")
 	f.Int64Var(&p.evidenceBytes, "evidence-bytes", 0, "bytes of evidence (profiles of findings) kept in memory, all processes together (default 16 MiB)")
@@ -62,14 +63,15 @@ func applyProfileFlags(s *config.Settings, flags *pflag.FlagSet, p profileFlags)
 	changed := false
 	f := config.PyroscopeFile{URL: s.Profiles.Pyroscope.URL, BasicAuthUser: s.Profiles.Pyroscope.BasicAuthUser,
 		BasicAuthPasswordFile: s.Profiles.Pyroscope.PasswordFile, BearerTokenFile: s.Profiles.Pyroscope.TokenFile,
-		TenantID: s.Profiles.Pyroscope.TenantID, Timeout: s.Profiles.Pyroscope.Timeout,
+		TenantID: s.Profiles.Pyroscope.TenantID, TenantIDFile: s.Profiles.Pyroscope.TenantFile, Timeout: s.Profiles.Pyroscope.Timeout,
 		MaxRetries: s.Profiles.Pyroscope.MaxRetries, QueueSize: s.Profiles.Pyroscope.QueueSize}
 	for name, apply := range map[string]func(){
 		"pyroscope-url":                      func() { f.URL = p.pyroscope.URL },
 		"pyroscope-basic-auth-user":          func() { f.BasicAuthUser = p.pyroscope.BasicAuthUser },
 		"pyroscope-basic-auth-password-file": func() { f.BasicAuthPasswordFile = p.pyroscope.BasicAuthPasswordFile },
 		"pyroscope-bearer-token-file":        func() { f.BearerTokenFile = p.pyroscope.BearerTokenFile },
-		"pyroscope-tenant-id":                func() { f.TenantID = p.pyroscope.TenantID },
+		"pyroscope-tenant-id":                func() { f.TenantID, f.TenantIDFile = p.pyroscope.TenantID, "" },
+		"pyroscope-tenant-id-file":           func() { f.TenantID, f.TenantIDFile = "", p.pyroscope.TenantIDFile },
 	} {
 		if flags.Changed(name) {
 			apply()

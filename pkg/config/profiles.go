@@ -41,11 +41,13 @@ type PyroscopeFile struct {
 	BasicAuthUser         string `yaml:"basic_auth_user"`
 	BasicAuthPasswordFile string `yaml:"basic_auth_password_file"`
 	BearerTokenFile       string `yaml:"bearer_token_file"`
-	// TenantID is sent as X-Scope-OrgID (multi-tenant Pyroscope).
-	TenantID   string        `yaml:"tenant_id"`
-	Timeout    time.Duration `yaml:"timeout"`     // per request (default 10s)
-	MaxRetries int           `yaml:"max_retries"` // after the first attempt (default 3)
-	QueueSize  int           `yaml:"queue_size"`  // pushes waiting; the oldest is dropped beyond (default 256)
+	// TenantID is sent as X-Scope-OrgID (multi-tenant Pyroscope);
+	// TenantIDFile names a file holding it. At most one of them.
+	TenantID     string        `yaml:"tenant_id"`
+	TenantIDFile string        `yaml:"tenant_id_file"`
+	Timeout      time.Duration `yaml:"timeout"`     // per request (default 10s)
+	MaxRetries   int           `yaml:"max_retries"` // after the first attempt (default 3)
+	QueueSize    int           `yaml:"queue_size"`  // pushes waiting; the oldest is dropped beyond (default 256)
 }
 
 // ProfileSettings is the resolved profiles section. Zero values leave the
@@ -70,13 +72,15 @@ type Pyroscope struct {
 	Timeout                 time.Duration
 	MaxRetries, QueueSize   int
 	PasswordFile, TokenFile string // where the secrets were read from
+	TenantFile              string
 }
 
 // ResolvePyroscope validates a push configuration and reads its secret
 // files; the command line's flags go through it too.
 func ResolvePyroscope(f PyroscopeFile) (Pyroscope, error) {
 	p := Pyroscope{URL: f.URL, BasicAuthUser: f.BasicAuthUser, TenantID: f.TenantID, Timeout: f.Timeout,
-		MaxRetries: f.MaxRetries, QueueSize: f.QueueSize, PasswordFile: f.BasicAuthPasswordFile, TokenFile: f.BearerTokenFile}
+		MaxRetries: f.MaxRetries, QueueSize: f.QueueSize, PasswordFile: f.BasicAuthPasswordFile, TokenFile: f.BearerTokenFile,
+		TenantFile: f.TenantIDFile}
 	if p.URL != "" {
 		u, err := url.Parse(p.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -99,6 +103,14 @@ func ResolvePyroscope(f PyroscopeFile) (Pyroscope, error) {
 	}
 	if p.BearerToken, err = read("bearer_token_file", f.BearerTokenFile); err != nil {
 		return p, err
+	}
+	if f.TenantIDFile != "" {
+		if f.TenantID != "" {
+			return p, errors.New("profiles.pyroscope.tenant_id: set tenant_id or tenant_id_file, not both")
+		}
+		if p.TenantID, err = read("tenant_id_file", f.TenantIDFile); err != nil {
+			return p, err
+		}
 	}
 	switch {
 	case p.BearerToken != "" && (p.BasicAuthUser != "" || p.BasicAuthPassword != ""):

@@ -101,7 +101,7 @@ func (gb *goroutineBuilder) add(g goruntime.StackGroup) {
 		for j < len(fr) && fr[j].PC == fr[i].PC {
 			j++
 		}
-		if l := gb.location(fr[i:j], i == 0); l != nil {
+		if l := gb.location(fr[i:j]); l != nil {
 			s.Location = append(s.Location, l)
 		}
 		i = j
@@ -119,7 +119,7 @@ func (gb *goroutineBuilder) add(g goruntime.StackGroup) {
 // are the symbol names (as runtime/pprof writes them), looked up again in
 // the executable (the census keeps the printed form); its address is the
 // call instruction's (the return address minus one).
-func (gb *goroutineBuilder) location(run []goruntime.CensusFrame, innermost bool) *profile.Location {
+func (gb *goroutineBuilder) location(run []goruntime.CensusFrame) *profile.Location {
 	pc := run[0].PC
 	key := strconv.FormatUint(pc, 16)
 	if l, ok := gb.locs[key]; ok {

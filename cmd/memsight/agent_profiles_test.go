@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -123,6 +124,15 @@ func TestAgentProfiles(t *testing.T) {
 			if !slices.ContainsFunc(p.Comments, func(s string) bool { return strings.HasPrefix(s, c) }) {
 				t.Errorf("comments %q lack %q", p.Comments, c)
 			}
+		}
+		// go tool pprof reads the URL itself.
+		url := fmt.Sprintf("http://%s/api/v1/processes/%d/pprof/heap", a.addr, hl.Pid)
+		top, err := exec.Command("go", "tool", "pprof", "-top", "-sample_index=inuse_space", url).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go tool pprof %s: %v\n%s", url, err, top)
+		}
+		if fn := topFunction(string(top)); fn != "main.leakyCache" {
+			t.Errorf("go tool pprof -top %s: top function %q, want main.leakyCache\n%s", url, fn, top)
 		}
 		if p := getProfile(t, a, fmt.Sprintf("/api/v1/processes/%d/pprof/allocs", hl.Pid)); p.DefaultSampleType != "alloc_space" {
 			t.Errorf("allocs: default sample type %q", p.DefaultSampleType)

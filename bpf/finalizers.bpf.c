@@ -168,7 +168,7 @@ static __always_inline __u64 cleanup_pc(go_regs *ctx, const struct binconfig *c,
 /* The running cleanup's key: the goroutine, or the thread when goid is unknown. */
 static __always_inline struct run_key run_key_of(__u32 tgid, __u64 goid)
 {
-	struct run_key k = {.tgid = tgid, .by_tid = 0, .id = goid};
+	struct run_key k = { .tgid = tgid, .by_tid = 0, .id = goid };
 
 	if (!goid) {
 		k.by_tid = 1;

@@ -49,8 +49,9 @@
 //
 //	go generate ./pkg/probe
 //
-// which needs clang-14, llvm-strip and libbpf-dev (<bpf/bpf_helpers.h>, and
-// <linux/bpf.h> from linux-libc-dev). The output is deterministic for a given
+// (or make generate, which checks the compiler) with clang-14 and
+// llvm-strip-14, and <linux/bpf.h> from linux-libc-dev; the libbpf headers
+// are vendored in bpf/include/bpf. The output is deterministic for a given
 // clang version and carries only relative paths; CI regenerates it and fails
 // on any difference (make check-generated).
 package probe

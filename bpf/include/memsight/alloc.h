@@ -20,16 +20,16 @@
 #define ALLOC_NUM_CLASSES 68
 
 enum alloc_size_mode {
-	ALLOC_SIZE_ARG1 = 0,      /* argument 1 is the object size */
-	ALLOC_SIZE_ARG2 = 1,      /* argument 2 is the object size */
+	ALLOC_SIZE_ARG1 = 0,       /* argument 1 is the object size */
+	ALLOC_SIZE_ARG2 = 1,       /* argument 2 is the object size */
 	ALLOC_SIZE_PAGES_ARG2 = 2, /* argument 2 is a count of 8 KiB pages */
-	ALLOC_SIZE_SPAN_ARG2 = 3, /* argument 2 is a spanClass: one span of its size class */
+	ALLOC_SIZE_SPAN_ARG2 = 3,  /* argument 2 is a spanClass: one span of its size class */
 };
 
 /* alloc_counters indexes (global, summed over CPUs). */
 enum alloc_counter {
-	ALLOC_CNT_NESTED = 0,    /* hits inside a probed allocation call: not recorded again */
-	ALLOC_CNT_STACK_ERR = 1, /* the user stack could not be read */
+	ALLOC_CNT_NESTED = 0,     /* hits inside a probed allocation call: not recorded again */
+	ALLOC_CNT_STACK_ERR = 1,  /* the user stack could not be read */
 	ALLOC_CNT_SITES_FULL = 2, /* alloc_sites was full: the hit's site is lost */
 	ALLOC_CNT_MAX = 3,
 };

@@ -60,7 +60,7 @@ static __always_inline bool entry_repeated(go_regs *ctx, __u32 tgid, __u32 probe
 {
 	__u64 cookie = bpf_get_attach_cookie(ctx);
 	__u64 size = cookie_func_size(cookie), entry = GO_IP(ctx) - cookie_func_delta(cookie);
-	struct entry_key k = {.g = GO_G(ctx), .tgid = tgid, .probe = probe};
+	struct entry_key k = { .g = GO_G(ctx), .tgid = tgid, .probe = probe };
 	struct entry_args now = {
 		.a1 = GO_ARG1(ctx),
 		.a2 = GO_ARG2(ctx),

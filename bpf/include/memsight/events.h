@@ -94,11 +94,11 @@ enum binconfig_flag {
  * that attachment (an index into the binconfigs array).
  */
 struct binconfig {
-	__s64 goid_off;    /* offset of goid in runtime.g; < 0 when unknown */
-	__u32 fv_sp_off;   /* *funcval at SP+this at the CALL reflectcall (amd64 8, arm64 16) */
-	__u32 go_minor;    /* Go 1.x minor version of the binary */
+	__s64 goid_off;     /* offset of goid in runtime.g; < 0 when unknown */
+	__u32 fv_sp_off;    /* *funcval at SP+this at the CALL reflectcall (amd64 8, arm64 16) */
+	__u32 go_minor;     /* Go 1.x minor version of the binary */
 	__u32 cleanup_mode; /* enum cleanup_mode */
-	__u32 flags;       /* enum binconfig_flag */
+	__u32 flags;        /* enum binconfig_flag */
 };
 
 /* A running cleanup, keyed by goroutine (or by thread when goid is unknown). */

@@ -34,7 +34,7 @@ typedef struct pt_regs go_regs;
 #define GO_G(r) ((r)->r14)
 #define GO_SP(r) ((r)->rsp)
 #define GO_IP(r) ((r)->rip) /* the probed instruction */
-#define GO_FP(r) ((r)->rbp)  /* frame pointer: [FP] = caller's FP, [FP+8] = return address */
+#define GO_FP(r) ((r)->rbp) /* frame pointer: [FP] = caller's FP, [FP+8] = return address */
 
 #elif defined(__TARGET_ARCH_arm64)
 

@@ -95,7 +95,7 @@ static __always_inline struct proc_state *proc_get(__u32 tgid)
  * probes, bits 16-31 are the probe's offset from the function's entry and
  * bits 32-63 the function's size (see entry.h). pkg/probe packs it.
  */
-#define cookie_config(c) ((__u32)((c) & 0xffff))
+#define cookie_config(c) ((__u32)((c)&0xffff))
 #define cookie_func_delta(c) (((c) >> 16) & 0xffff)
 #define cookie_func_size(c) ((c) >> 32)
 

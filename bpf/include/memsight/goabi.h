@@ -62,10 +62,9 @@ typedef struct user_pt_regs go_regs;
 #endif
 
 /*
- * runtime.g starts with stack{lo, hi}, stackguard0, stackguard1, _panic,
- * _defer, m, then sched (gobuf{sp, pc, ...}) in every Go version memsight
- * supports (1.20-1.27, amd64 and arm64): sched.pc is at 64.
+ * Offsets inside runtime.g (goid, sched.pc) are not constants here: they come
+ * from the binary's layout (pkg/goexe) with the per-binary config, struct
+ * binconfig in <memsight/events.h>.
  */
-#define GO_G_SCHED_PC 64
 
 #endif /* __MEMSIGHT_GOABI_H */

@@ -45,7 +45,9 @@
 // # Regenerating the BPF object
 //
 // The generated memsight_{x86,arm64}_bpfel.{go,o} files are committed, so
-// building memsight needs no C toolchain. After changing bpf/, run
+// building memsight needs no C toolchain (and so are the unit tests' object,
+// bpftest_{x86,arm64}_bpfel_test.{go,o}, see bpf/README.md). After changing
+// bpf/, run
 //
 //	go generate ./pkg/probe
 //

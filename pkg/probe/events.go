@@ -118,7 +118,7 @@ func (p *Probes) Run(ctx context.Context, fn func(Event)) error {
 	}()
 
 	// The BPF side does not wake the reader for each record (see event_submit
-	// in bpf/include/memsight/maps.h): poll.
+	// in bpf/state.bpf.c): poll.
 	var rec ringbuf.Record
 	for {
 		rd.SetDeadline(time.Now().Add(p.poll))

@@ -34,7 +34,7 @@ func addProfileFlags(f *pflag.FlagSet, p *profileFlags) {
 	f.StringVar(&p.pyroscope.TenantIDFile, "pyroscope-tenant-id-file", "", "file holding the tenant of a multi-tenant Pyroscope")
 	f.Int64Var(&p.readBudget, "profile-read-budget", 0, "bytes one profile may read from a target (default 64 MiB)")
 	f.IntVar(&p.concurrency, "profile-concurrency", 0, "profiles read at once (default 2); API requests beyond get 429")
-	f.Int64Var(&p.evidenceBytes, "evidence-bytes", 0, "bytes of evidence (profiles of findings) kept in memory, all processes together (default 16 MiB)")
+	f.Int64Var(&p.evidenceBytes, "evidence-bytes", 0, "bytes of evidence (profiles of findings) kept in memory, all processes together (default 8 MiB)")
 	f.IntVar(&p.evidencePerProcess, "evidence-per-process", 0, "evidence bundles kept per process (default 8)")
 }
 

@@ -46,9 +46,9 @@ var (
 // Defaults of ProfileConfig.
 const (
 	DefaultProfileConcurrency = 2
-	DefaultEvidenceBytes      = 16 << 20
+	DefaultEvidenceBytes      = 8 << 20
 	DefaultEvidencePerProcess = 8
-	DefaultHeapRingBytes      = 4 << 20
+	DefaultHeapRingBytes      = 2 << 20
 	heapRingLength            = 5
 )
 
@@ -69,10 +69,10 @@ type ProfileConfig struct {
 	// negative turns the ring off. Five are kept per process.
 	HeapRing time.Duration
 	// HeapRingBytes bounds the ring of all processes together (default
-	// 4 MiB; the oldest counts go first).
+	// 2 MiB; the oldest counts go first).
 	HeapRingBytes int64
 	// EvidenceBytes bounds the evidence kept, all processes together
-	// (default 16 MiB; the oldest bundle goes first); EvidencePerProcess
+	// (default 8 MiB; the oldest bundle goes first); EvidencePerProcess
 	// the bundles kept per process (default 8).
 	EvidenceBytes      int64
 	EvidencePerProcess int

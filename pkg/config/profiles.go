@@ -27,7 +27,7 @@ type ProfilesFile struct {
 	// thresholds.growth_window; "-1s": off).
 	HeapRingInterval time.Duration `yaml:"heap_ring_interval"`
 	// EvidenceBytes and EvidencePerProcess bound the evidence kept (default
-	// 16 MiB, 8 bundles per process; the oldest goes first).
+	// 8 MiB, 8 bundles per process; the oldest goes first).
 	EvidenceBytes      int64         `yaml:"evidence_bytes"`
 	EvidencePerProcess int           `yaml:"evidence_per_process"`
 	Pyroscope          PyroscopeFile `yaml:"pyroscope"`

@@ -60,8 +60,8 @@ release: ## dist/: static binaries for PLATFORMS (tar.gz with the licenses), the
 		echo "release: $$name"; \
 		GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(DIST)/$$name/memsight ./cmd/memsight; \
 		cp -r LICENSE bpf/LICENSES README.md $(DIST)/$$name/; \
-		$(GO) run ./deploy/sbom -o $(DIST)/$$name.cdx.json -version $(VERSION) -time $$epoch \
-			-bpf pkg/probe/memsight_$${obj}_bpfel.o $(DIST)/$$name/memsight; \
+		(cd deploy && $(GO) run ./sbom -o $(abspath $(DIST))/$$name.cdx.json -version $(VERSION) -time $$epoch \
+			-bpf $(CURDIR)/pkg/probe/memsight_$${obj}_bpfel.o $(abspath $(DIST))/$$name/memsight); \
 		tar -C $(DIST) --sort=name --mtime=@$$epoch --owner=0 --group=0 --numeric-owner -cf - $$name | gzip -n > $(DIST)/$$name.tar.gz; \
 		rm -r $(DIST)/$$name; \
 	done
@@ -91,9 +91,11 @@ test: unit fuzz ## the whole suite: unit + real-process BPF tests, then each fuz
 setup: ## install what the tests need when missing: helm, Chromium, the Go 1.27.3 toolchain (.ci/setup)
 	@bash .ci/setup test
 
-unit: setup ## go test ./... (BPF tests load for real: run as root)
+unit: setup ## go test ./... and the deploy module's tests (BPF tests load for real: run as root)
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	cd deploy && $(GO) test -count=1 -timeout 10m ./...
 
 fuzz: ## run every fuzz target for FUZZTIME (default 10s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -105,6 +107,7 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s)
 lint: ## go vet, gofmt, and clang-format-14 on bpf/ (installs clang-format-14 when missing)
 	@bash .ci/setup lint
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@$(BPF_FORMAT) --dry-run --Werror $(BPF_FMT_FILES) || { echo "bpf/ is not formatted as bpf/.clang-format says: run 'make fmt'"; exit 1; }
 

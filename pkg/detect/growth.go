@@ -27,21 +27,29 @@ const (
 // minFitSamples is the fewest samples a growth slope is computed from.
 const minFitSamples = 5
 
-// tpoint is one value of a series at one time.
+// tpoint is one value of a series at one time; x is the time in seconds
+// since the series' origin (the fits' abscissa: time.Time arithmetic was
+// most of a fit's cost).
 type tpoint struct {
-	t time.Time
-	v float64
+	t    time.Time
+	v, x float64
 }
 
 // series is a sliding window of one measurement.
-type series struct{ pts []tpoint }
+type series struct {
+	pts    []tpoint
+	origin time.Time
+}
 
 // add appends a value and drops the points older than window.
 func (s *series) add(t time.Time, v float64, window time.Duration) {
 	if n := len(s.pts); n > 0 && !t.After(s.pts[n-1].t) {
 		s.pts = s.pts[:0] // time went backwards: start over
 	}
-	s.pts = append(s.pts, tpoint{t, v})
+	if len(s.pts) == 0 {
+		s.origin = t
+	}
+	s.pts = append(s.pts, tpoint{t: t, v: v, x: t.Sub(s.origin).Seconds()})
 	i := 0
 	for i < len(s.pts) && t.Sub(s.pts[i].t) > window {
 		i++
@@ -76,9 +84,9 @@ func (s *series) fit(minSpan time.Duration) (f fit, ok bool) {
 	if !ok {
 		return f, false
 	}
-	half := s.pts[n-1].t.Add(-f.Span / 2)
+	half := s.pts[n-1].x - f.Span.Seconds()/2
 	i := 0
-	for i < n && s.pts[i].t.Before(half) {
+	for i < n && s.pts[i].x < half {
 		i++
 	}
 	if r, ok := lsq(s.pts[min(i, n-3):], 0); ok {
@@ -98,15 +106,16 @@ func lsq(pts []tpoint, minSpan time.Duration) (f fit, ok bool) {
 	if span < minSpan || span <= 0 {
 		return fit{}, false
 	}
+	x0 := pts[0].x
 	var sx, sy float64
 	for _, p := range pts {
-		sx += p.t.Sub(t0).Seconds()
+		sx += p.x - x0
 		sy += p.v
 	}
 	mx, my := sx/float64(n), sy/float64(n)
 	var sxx, sxy, syy float64
 	for _, p := range pts {
-		dx, dy := p.t.Sub(t0).Seconds()-mx, p.v-my
+		dx, dy := p.x-x0-mx, p.v-my
 		sxx += dx * dx
 		sxy += dx * dy
 		syy += dy * dy

@@ -157,7 +157,15 @@ func (d *Detector) growth(s *observe.Sample) {
 		g.live.add(now, float64(s.Heap.LiveBytes), w)
 	}
 	if s.Goroutines != nil {
-		g.goroutines.add(now, float64(s.Goroutines.Total), w)
+		// A census repeated between two (the agent takes one every
+		// --slow-interval) adds no point: it is not a new measurement.
+		at := s.Goroutines.Time
+		if at.IsZero() {
+			at = now
+		}
+		if n := len(g.goroutines.pts); n == 0 || at.After(g.goroutines.pts[n-1].t) {
+			g.goroutines.add(at, float64(s.Goroutines.Total), w)
+		}
 	}
 	if s.FDs.Open >= 0 {
 		g.fds.add(now, float64(s.FDs.Open), w)

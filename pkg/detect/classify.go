@@ -64,7 +64,7 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 	case s.Goroutines != nil && goroutinesGrow:
 		cause, why = CauseGoroutines, fmt.Sprintf("goroutines (+%.0f/h, %d now)", f.goroutines.PerHour, s.Goroutines.Total)
 	case heapGrows:
-		cause, why = CauseGoHeap, fmt.Sprintf("Go heap (in use +%s/h, %.0f %% of RSS)", fmtBytes(heapSlope), 100*share)
+		cause, why = CauseGoHeap, fmt.Sprintf("Go heap (+%s/h, %.0f %% of RSS)", fmtBytes(heapSlope), 100*share)
 	}
 	ev["cause"] = cause
 	sev := SeverityWarning

@@ -31,6 +31,14 @@ GOBIN_DIR := $(or $(shell $(GO) env GOBIN),$(shell $(GO) env GOPATH)/bin)
 export PATH := $(PATH):$(GOBIN_DIR)
 space := $(subst ,, )
 comma := ,
+# The BPF compiler and formatter. The committed objects' bytes depend on the
+# compiler's version: make generate accepts clang 14 only (pkg/probe/gen.go
+# names clang-14; bpf2go strips with llvm-strip-14). clang-format's output
+# depends on its version too.
+BPF_CC     := clang-14
+BPF_FORMAT := clang-format-14
+# The C of bpf/ that clang-format checks: all but the vendored libbpf headers.
+BPF_FMT_FILES = $(filter-out bpf/include/bpf/%,$(shell git ls-files 'bpf/*.c' 'bpf/*.h'))
 # Packages with fuzz targets, as "package:FuzzName".
 FUZZ_TARGETS := $(shell grep -rl --include='*_test.go' '^func Fuzz' pkg | xargs -r grep -H '^func Fuzz' | sed -E 's|^(.*)/[^/]*_test.go:func (Fuzz[A-Za-z0-9_]*).*|\1:\2|' | sort -u)
 
@@ -52,8 +60,8 @@ release: ## dist/: static binaries for PLATFORMS (tar.gz with the licenses), the
 		echo "release: $$name"; \
 		GOOS=$$os GOARCH=$$arch $(GOBUILD) -o $(DIST)/$$name/memsight ./cmd/memsight; \
 		cp -r LICENSE bpf/LICENSES README.md $(DIST)/$$name/; \
-		$(GO) run ./deploy/sbom -o $(DIST)/$$name.cdx.json -version $(VERSION) -time $$epoch \
-			-bpf pkg/probe/memsight_$${obj}_bpfel.o $(DIST)/$$name/memsight; \
+		(cd deploy && $(GO) run ./sbom -o $(abspath $(DIST))/$$name.cdx.json -version $(VERSION) -time $$epoch \
+			-bpf $(CURDIR)/pkg/probe/memsight_$${obj}_bpfel.o $(abspath $(DIST))/$$name/memsight); \
 		tar -C $(DIST) --sort=name --mtime=@$$epoch --owner=0 --group=0 --numeric-owner -cf - $$name | gzip -n > $(DIST)/$$name.tar.gz; \
 		rm -r $(DIST)/$$name; \
 	done
@@ -68,8 +76,10 @@ image-push: ## build the linux/amd64 and linux/arm64 image with docker buildx an
 	@command -v docker >/dev/null || { echo "make image-push needs docker with buildx"; exit 1; }
 	docker buildx build --platform $(subst $(space),$(comma),$(PLATFORMS)) $(IMAGE_BUILD_ARGS) -t $(IMAGE) --push .
 
-generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang-14 (installs clang-14, llvm, libbpf-dev when missing)
+generate: ## regenerate the BPF objects from bpf/ with bpf2go and clang 14 (installs clang-14, llvm-14 when missing)
 	@bash .ci/setup generate
+	@v="$$($(BPF_CC) --version 2>/dev/null | head -n 1)"; case "$$v" in *"clang version 14."*) ;; \
+		*) echo "make generate: needs clang 14 as $(BPF_CC) (the committed objects' bytes depend on the compiler's version); found: $${v:-no $(BPF_CC)}"; exit 1 ;; esac
 	$(GO) generate ./pkg/probe/...
 
 check-generated: generate ## fail if the committed BPF objects differ from a fresh build
@@ -81,9 +91,11 @@ test: unit fuzz ## the whole suite: unit + real-process BPF tests, then each fuz
 setup: ## install what the tests need when missing: helm, Chromium, the Go 1.27.3 toolchain (.ci/setup)
 	@bash .ci/setup test
 
-unit: setup ## go test ./... (BPF tests load for real: run as root)
+unit: setup ## go test ./... and the deploy module's tests (BPF tests load for real: run as root)
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	$(GO) test -count=1 -timeout 20m ./...
+	cd deploy && $(GO) test -count=1 -timeout 10m ./...
 
 fuzz: ## run every fuzz target for FUZZTIME (default 10s)
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -92,13 +104,17 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s)
 		GOTOOLCHAIN=$(FUZZ_GOTOOLCHAIN) $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
 	done
 
-lint: ## go vet and gofmt
+lint: ## go vet, gofmt, and clang-format-14 on bpf/ (installs clang-format-14 when missing)
+	@bash .ci/setup lint
 	$(GO) vet ./...
+	cd deploy && $(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
+	@$(BPF_FORMAT) --dry-run --Werror $(BPF_FMT_FILES) || { echo "bpf/ is not formatted as bpf/.clang-format says: run 'make fmt'"; exit 1; }
 
-fmt: ## gofmt the tree and clang-format bpf/
+fmt: ## gofmt the tree and clang-format-14 bpf/
+	@bash .ci/setup lint
 	gofmt -w $$(git ls-files '*.go')
-	-clang-format -i bpf/*.c bpf/include/memsight/*.h
+	$(BPF_FORMAT) -i $(BPF_FMT_FILES)
 
 demo: build ## build memsight and the example service, run it, and watch it with memsight
 	./examples/demo.sh $(BIN)

@@ -17,54 +17,18 @@
  * One allocation passes several probed functions (mallocgcLarge calls
  * mheap.alloc; refill may call mheap.alloc; a 1.27 size-specialized function
  * calls its slow path). Only the outermost probed call of an allocation is
- * recorded: see struct alloc_call.
+ * recorded: see struct alloc_call. Part of memsight.bpf.c.
  */
+#include <stdbool.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
 #include <memsight/alloc.h>
+#include <memsight/goabi.h>
 #include <memsight/maps.h>
 
-#define ALLOC_MAX_SITES 16384
-#define ALLOC_MAX_SLOTS 1024
 #define GO_PAGE_SIZE 8192
-
-/* (process, stack) -> hits and bytes. Allocated on use: nothing when unused. */
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, ALLOC_MAX_SITES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct alloc_site);
-	__type(value, struct alloc_stat);
-} alloc_sites SEC(".maps");
-
-/* Hits per attached allocation probe (cookie bits 0-15), every process. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, ALLOC_MAX_SLOTS);
-	__type(key, __u32);
-	__type(value, __u64);
-} alloc_hits SEC(".maps");
-
-/* Bytes of one span per size class (pkg/probe fills it from goexe). */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, ALLOC_NUM_CLASSES);
-	__type(key, __u32);
-	__type(value, __u32);
-} alloc_span_bytes SEC(".maps");
-
-/* enum alloc_counter. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, ALLOC_CNT_MAX);
-	__type(key, __u32);
-	__type(value, __u64);
-} alloc_counters SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct alloc_call);
-} alloc_last SEC(".maps");
 
 static __always_inline void alloc_count(__u32 idx)
 {
@@ -126,7 +90,7 @@ static __always_inline __u64 alloc_bytes(go_regs *ctx, __u64 cookie)
 	__u32 class;
 	__u32 *span;
 
-	switch ((cookie >> 16) & 0xff) {
+	switch (cookie_alloc_mode(cookie)) {
 	case ALLOC_SIZE_ARG1:
 		return GO_ARG1(ctx);
 	case ALLOC_SIZE_ARG2:
@@ -161,11 +125,10 @@ static __always_inline bool alloc_nested(const struct alloc_site *k, const struc
 	return false;
 }
 
-SEC("uprobe")
-int alloc_probe(go_regs *ctx)
+GO_UPROBE(alloc_probe)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx), id = bpf_get_current_pid_tgid(), *hits, size;
-	__u32 slot = cookie & 0xffff, tgid = id >> 32, tid = (__u32)id, zero = 0;
+	__u64 id = bpf_get_current_pid_tgid(), *hits, size;
+	__u32 slot = cookie_index(cookie), tgid = id >> 32, tid = (__u32)id, zero = 0;
 	struct alloc_site key, *k = &key;
 	struct alloc_call *last;
 	struct alloc_stat *st, init = {};
@@ -192,8 +155,8 @@ int alloc_probe(go_regs *ctx)
 	}
 	last->tid = tid;
 	last->ret = k->pcs[1];
-	size = cookie >> 32;
-	last->func_lo = k->pcs[0] - ((cookie >> 24) & 0xff);
+	size = cookie_func_size(cookie);
+	last->func_lo = k->pcs[0] - cookie_alloc_delta(cookie);
 	last->func_hi = size ? last->func_lo + size : 0;
 
 	st = bpf_map_lookup_elem(&alloc_sites, k);

@@ -7,13 +7,35 @@
  * instruction after it, never on a return (uretprobes crash Go programs).
  * Register and stack offsets are from the Go runtime (mfinal.go, mcleanup.go,
  * asm_*.s reflectcall) of Go 1.20-1.27 and were checked on real binaries.
+ * Part of memsight.bpf.c.
  */
-#include <memsight/entry.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include <memsight/events.h>
+#include <memsight/goabi.h>
 #include <memsight/maps.h>
 
+/*
+ * Sends the record of a finalizer or cleanup call: a start (arg: its
+ * *funcval, start: 0) or an end (arg: 0, start: when it started, 0 when no
+ * start was recorded).
+ */
+static __always_inline void emit_call(__u16 kind, __u16 flags, __u64 now, __u64 pc, __u64 goid, __u64 arg, __u64 start)
+{
+	struct event *e = event_reserve(kind, flags, now);
+
+	if (!e)
+		return;
+	e->pc = pc;
+	e->goid = goid;
+	e->arg = arg;
+	e->duration_ns = start && now > start ? now - start : 0;
+	event_submit(e);
+}
+
 /* runtime.queuefinalizer(p, fn, nret, fint, ot) entry: a finalizer is queued during sweep. */
-SEC("uprobe")
-int queuefinalizer(go_regs *ctx)
+GO_UPROBE(queuefinalizer)
 {
 	__u32 tgid = current_tgid();
 	struct proc_state *p = proc_get(tgid);
@@ -21,11 +43,11 @@ int queuefinalizer(go_regs *ctx)
 
 	if (!p)
 		return 0;
-	if (entry_repeated(ctx, tgid, ENTRY_QUEUEFINALIZER, 4)) {
+	c = config_get(cookie);
+	if (entry_repeated(ctx, cookie, c, tgid, ENTRY_QUEUEFINALIZER, 4)) {
 		INC(p->entry_repeats);
 		return 0;
 	}
-	c = config_get(ctx);
 	/* Go 1.24 queues cleanups on the finalizer queue, with p == nil. */
 	if (c && c->cleanup_mode == CLEANUP_GO124 && GO_ARG1(ctx) == 0)
 		INC(p->cleanup_queued);
@@ -35,15 +57,14 @@ int queuefinalizer(go_regs *ctx)
 }
 
 /* runtime.SetFinalizer(obj, finalizer any) entry. SetFinalizer(obj, nil) counts too. */
-SEC("uprobe")
-int setfinalizer(go_regs *ctx)
+GO_UPROBE(setfinalizer)
 {
 	__u32 tgid = current_tgid();
 	struct proc_state *p = proc_get(tgid);
 
 	if (!p)
 		return 0;
-	if (entry_repeated(ctx, tgid, ENTRY_SETFINALIZER, 4)) {
+	if (entry_repeated(ctx, cookie, config_get(cookie), tgid, ENTRY_SETFINALIZER, 4)) {
 		INC(p->entry_repeats);
 		return 0;
 	}
@@ -57,17 +78,15 @@ int setfinalizer(go_regs *ctx)
  * first word is the function's PC. One finalizer goroutine per process: the
  * running finalizer lives in the process state.
  */
-SEC("uprobe")
-int finalizer_start(go_regs *ctx)
+GO_UPROBE(finalizer_start)
 {
 	struct proc_state *p = proc_get(current_tgid());
 	const struct binconfig *c;
 	__u64 now = bpf_ktime_get_ns(), fv = 0, pc = 0, goid;
-	struct event *e;
 
 	if (!p)
 		return 0;
-	c = config_get(ctx);
+	c = config_get(cookie);
 	if (c) {
 		fv = read_u64(p, GO_SP(ctx) + c->fv_sp_off);
 		pc = fv ? read_u64(p, fv) : 0;
@@ -77,24 +96,15 @@ int finalizer_start(go_regs *ctx)
 	p->fin_cur_pc = pc;
 	p->fin_cur_goid = goid;
 	p->fin_cur_start_ns = now;
-
-	e = event_reserve(EV_FIN_START, pc ? 0 : EVF_NO_PC, now);
-	if (!e)
-		return 0;
-	e->pc = pc;
-	e->goid = goid;
-	e->arg = fv;
-	event_submit(e);
+	emit_call(EV_FIN_START, pc ? 0 : EVF_NO_PC, now, pc, goid, fv, 0);
 	return 0;
 }
 
 /* The instruction after that CALL: the finalizer returned. */
-SEC("uprobe")
-int finalizer_end(go_regs *ctx)
+GO_UPROBE(finalizer_end)
 {
 	struct proc_state *p = proc_get(current_tgid());
 	__u64 now = bpf_ktime_get_ns(), start, pc, goid;
-	struct event *e;
 
 	if (!p)
 		return 0;
@@ -107,20 +117,12 @@ int finalizer_end(go_regs *ctx)
 	INC(p->fin_finished);
 	if (!start)
 		INC(p->unpaired_ends);
-
-	e = event_reserve(EV_FIN_END, start ? 0 : EVF_NO_START, now);
-	if (!e)
-		return 0;
-	e->pc = pc;
-	e->goid = goid;
-	e->duration_ns = start && now > start ? now - start : 0;
-	event_submit(e);
+	emit_call(EV_FIN_END, start ? 0 : EVF_NO_START, now, pc, goid, 0, start);
 	return 0;
 }
 
 /* runtime.(*cleanupQueue).enqueue entry (Go 1.25+): one cleanup queued. */
-SEC("uprobe")
-int cleanup_enqueue(go_regs *ctx)
+GO_UPROBE(cleanup_enqueue)
 {
 	__u32 tgid = current_tgid();
 	struct proc_state *p = proc_get(tgid);
@@ -130,9 +132,9 @@ int cleanup_enqueue(go_regs *ctx)
 	if (!p)
 		return 0;
 	/* 1.25: (q, fn) in AX, BX; 1.26+: (q, call, fn, arg) in AX..DI. */
-	c = config_get(ctx);
+	c = config_get(cookie);
 	nargs = c && c->go_minor >= 26 ? 4 : 2;
-	if (entry_repeated(ctx, tgid, ENTRY_CLEANUP_ENQUEUE, nargs)) {
+	if (entry_repeated(ctx, cookie, c, tgid, ENTRY_CLEANUP_ENQUEUE, nargs)) {
 		INC(p->entry_repeats);
 		return 0;
 	}
@@ -168,7 +170,7 @@ static __always_inline __u64 cleanup_pc(go_regs *ctx, const struct binconfig *c,
 /* The running cleanup's key: the goroutine, or the thread when goid is unknown. */
 static __always_inline struct run_key run_key_of(__u32 tgid, __u64 goid)
 {
-	struct run_key k = {.tgid = tgid, .by_tid = 0, .id = goid};
+	struct run_key k = { .tgid = tgid, .by_tid = 0, .id = goid };
 
 	if (!goid) {
 		k.by_tid = 1;
@@ -178,8 +180,7 @@ static __always_inline struct run_key run_key_of(__u32 tgid, __u64 goid)
 }
 
 /* The runner's indirect CALL of a cleanup (runfinq in 1.24, runCleanups in 1.25+). */
-SEC("uprobe")
-int cleanup_start(go_regs *ctx)
+GO_UPROBE(cleanup_start)
 {
 	__u32 tgid = current_tgid();
 	struct proc_state *p = proc_get(tgid);
@@ -187,11 +188,10 @@ int cleanup_start(go_regs *ctx)
 	__u64 now = bpf_ktime_get_ns(), fv, pc, goid;
 	struct run_key k;
 	struct run r;
-	struct event *e;
 
 	if (!p)
 		return 0;
-	c = config_get(ctx);
+	c = config_get(cookie);
 	pc = cleanup_pc(ctx, c, p, &fv);
 	goid = current_goid(ctx, c, p);
 	k = run_key_of(tgid, goid);
@@ -204,34 +204,23 @@ int cleanup_start(go_regs *ctx)
 	else
 		bpf_map_update_elem(&cleanup_runs, &k, &r, BPF_ANY);
 	INC(p->cleanup_started);
-
-	e = event_reserve(EV_CLEANUP_START, (pc ? 0 : EVF_NO_PC) | (k.by_tid ? EVF_BY_TID : 0), now);
-	if (!e)
-		return 0;
-	e->pc = pc;
-	e->goid = goid;
-	e->arg = fv;
-	event_submit(e);
+	emit_call(EV_CLEANUP_START, (pc ? 0 : EVF_NO_PC) | (k.by_tid ? EVF_BY_TID : 0), now, pc, goid, fv, 0);
 	return 0;
 }
 
 /* The instruction after that CALL: the cleanup returned (R14 holds g again). */
-SEC("uprobe")
-int cleanup_end(go_regs *ctx)
+GO_UPROBE(cleanup_end)
 {
 	__u32 tgid = current_tgid();
 	struct proc_state *p = proc_get(tgid);
-	const struct binconfig *c;
 	__u64 now = bpf_ktime_get_ns(), start = 0, pc = 0, goid;
 	__u16 flags = 0;
 	struct run_key k;
 	struct run *r;
-	struct event *e;
 
 	if (!p)
 		return 0;
-	c = config_get(ctx);
-	goid = current_goid(ctx, c, p);
+	goid = current_goid(ctx, config_get(cookie), p);
 	k = run_key_of(tgid, goid);
 	if (k.by_tid)
 		flags |= EVF_BY_TID;
@@ -246,13 +235,6 @@ int cleanup_end(go_regs *ctx)
 		flags |= EVF_NO_START;
 	}
 	INC(p->cleanup_finished);
-
-	e = event_reserve(EV_CLEANUP_END, flags, now);
-	if (!e)
-		return 0;
-	e->pc = pc;
-	e->goid = goid;
-	e->duration_ns = start && now > start ? now - start : 0;
-	event_submit(e);
+	emit_call(EV_CLEANUP_END, flags, now, pc, goid, 0, start);
 	return 0;
 }

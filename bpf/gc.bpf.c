@@ -3,34 +3,23 @@
  * GC cycles and stop-the-world pauses (a few probe hits per GC cycle, never
  * per allocation).
  * Registers: Go runtime mgc.go, mgcpacer.go and proc.go (1.20-1.27).
+ * Part of memsight.bpf.c.
  */
+#include <stdbool.h>
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include <memsight/events.h>
+#include <memsight/goabi.h>
 #include <memsight/maps.h>
-
-/* Go's stwReason values for the two GC pauses. */
-#define STW_GC_MARK_TERM 1
-#define STW_GC_SWEEP_TERM 2
-
-struct stw_stop {
-	__u64 ts_ns;
-	__u32 reason;
-	__u32 pad;
-};
-
-/* stopTheWorldWithSema hits per thread, to pair with the restart before Go 1.22. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 1024);
-	__type(key, __u32);
-	__type(value, struct stw_stop);
-} stw_stops SEC(".maps");
 
 /*
  * (*gcControllerState).startCycle(markStartTime, procs, trigger) entry: once
  * per cycle, in the sweep-termination stop-the-world. BX = markStartTime is
  * unique per cycle, so a morestack re-execution is dropped by comparing it.
  */
-SEC("uprobe")
-int gc_start_cycle(go_regs *ctx)
+GO_UPROBE(gc_start_cycle)
 {
 	struct proc_state *p = proc_get(current_tgid());
 	__u64 mark_start = GO_ARG2(ctx);
@@ -47,8 +36,7 @@ int gc_start_cycle(go_regs *ctx)
 }
 
 /* stopTheWorldWithSema(reason) entry, on g0. AX = reason (1.21+). */
-SEC("uprobe")
-int stw_stop(go_regs *ctx)
+GO_UPROBE(stw_stop)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tid = (__u32)id;
@@ -57,7 +45,7 @@ int stw_stop(go_regs *ctx)
 
 	if (!proc_get(id >> 32))
 		return 0;
-	c = config_get(ctx);
+	c = config_get(cookie);
 	s.ts_ns = bpf_ktime_get_ns();
 	s.reason = c && c->go_minor >= 21 ? (__u8)GO_ARG1(ctx) : 0;
 	bpf_map_update_elem(&stw_stops, &tid, &s, BPF_ANY);
@@ -71,8 +59,7 @@ int stw_stop(go_regs *ctx)
  * (gcMarkDone's restart path passes now = 0 and loops).
  * Before 1.22 the pause is paired with this thread's stopTheWorldWithSema.
  */
-SEC("uprobe")
-int stw_start(go_regs *ctx)
+GO_UPROBE(stw_start)
 {
 	__u64 id = bpf_get_current_pid_tgid(), now = bpf_ktime_get_ns();
 	__u32 tid = (__u32)id;
@@ -86,7 +73,7 @@ int stw_start(go_regs *ctx)
 
 	if (!p)
 		return 0;
-	c = config_get(ctx);
+	c = config_get(cookie);
 	s = bpf_map_lookup_elem(&stw_stops, &tid);
 	if (c && c->go_minor >= 22) {
 		go_now = GO_ARG1(ctx);

@@ -3,8 +3,12 @@
  * Process lifecycle, from raw tracepoints (they need no tracefs): forgetting
  * a watched process when it exits, and reporting every exec of the machine so
  * that the agent inspects new programs at once instead of waiting for its
- * next /proc rescan.
+ * next /proc rescan. Part of memsight.bpf.c.
  */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include <memsight/events.h>
 #include <memsight/maps.h>
 
 static long drop_run(void *map, struct run_key *k, struct run *r, __u32 *tgid)

@@ -111,6 +111,7 @@ func TestChartSchemaMatchesConfig(t *testing.T) {
 		{"config.thresholds", sorted(cfg["thresholds"].Properties), keys(config.Thresholds{})},
 		{"config.webhook", sorted(cfg["webhook"].Properties), keys(config.WebhookFile{}, "url", "url_file", "secret", "secret_file")},
 		{"config.kubernetes", sorted(cfg["kubernetes"].Properties), keys(config.KubeFile{})},
+		{"config.profiles", sorted(cfg["profiles"].Properties), keys(config.ProfilesFile{})},
 	} {
 		if !slices.Equal(c.got, c.want) {
 			t.Errorf("values.schema.json %s: keys %v, pkg/config has %v", c.name, c.got, c.want)

@@ -36,18 +36,20 @@ var stages = map[string]float64{
 	// The goroutine-leak verdict builds on pkg/goruntime's stack walks.
 	"pkg/goruntime/leak": 2.5,
 	// The per-process model and the findings.
-	"pkg/observe": 3,
-	"pkg/detect":  4,
+	"pkg/observe":  3,
+	"pkg/profiles": 3,
+	"pkg/detect":   4,
 	// The node agent and its configuration.
 	"pkg/config": 5,
 	"pkg/agent":  5,
 	// Outputs and integrations.
-	"pkg/kube":           6,
-	"pkg/export/api":     6,
-	"pkg/export/prom":    6,
-	"pkg/export/webhook": 6,
-	"pkg/export/web":     6,
-	"pkg/export/term":    6,
+	"pkg/kube":             6,
+	"pkg/export/api":       6,
+	"pkg/export/prom":      6,
+	"pkg/export/webhook":   6,
+	"pkg/export/web":       6,
+	"pkg/export/pyroscope": 6,
+	"pkg/export/term":      6,
 	// The command line: a thin layer over everything.
 	"cmd/memsight": 9,
 }
@@ -58,7 +60,7 @@ var stages = map[string]float64{
 var readOnly = []string{"pkg/export/", "pkg/kube"}
 
 // privileged are the imports readOnly packages must not have.
-var privileged = []string{module + "pkg/probe", module + "pkg/procmem", module + "pkg/goruntime", module + "pkg/heapprof", "github.com/cilium/ebpf"}
+var privileged = []string{module + "pkg/probe", module + "pkg/procmem", module + "pkg/goruntime", module + "pkg/heapprof", module + "pkg/profiles", "github.com/cilium/ebpf"}
 
 type goPackage struct {
 	ImportPath string
@@ -128,7 +130,9 @@ func TestPipelineOrder(t *testing.T) {
 // TestHTTPSurfaceIsReadOnly: exporters and the Kubernetes client do not
 // import the packages that attach probes or read process memory. (They are
 // linked into the same binary through pkg/agent, whose types they render;
-// what they hold of the agent is its read-only Snapshot method.)
+// what they hold of the agent is its read-only Snapshot method, and its
+// Profile and Evidence methods: the agent reads a profile, within its read
+// budget, and hands the exporters the result.)
 func TestHTTPSurfaceIsReadOnly(t *testing.T) {
 	for _, p := range listPackages(t) {
 		rel, ok := strings.CutPrefix(p.ImportPath, module)

@@ -41,6 +41,7 @@ type agentOptions struct {
 	conf        configFlags
 	web         webFlags
 	kube        kubeFlags
+	profiles    profileFlags
 	cfg         agent.Config
 }
 
@@ -59,7 +60,11 @@ detectors, and serves on --listen a read-only web page at / (the Go
 processes, their RSS, heap and finalizer-queue charts over the last hour, the
 active findings with the stuck finalizer's stack), /metrics (Prometheus),
 /api/v1/processes, /api/v1/processes/{pid}, /api/v1/findings,
-/api/v1/history, /healthz and /readyz.
+/api/v1/history, /api/v1/processes/{pid}/pprof/{heap,allocs,goroutine}
+(profiles read from memory on request), /api/v1/targets (scrape discovery),
+/api/v1/evidence (what was kept when findings fired), /healthz and /readyz.
+With --pyroscope-url it pushes every watched process's heap and goroutine
+profiles to Pyroscope every --profile-interval.
 New processes are found by a BPF exec event and attached within tens of
 milliseconds (--rescan-interval is the safety net, and the way when exec
 events are unavailable); SIGTERM or Ctrl-C detaches everything and exits.
@@ -116,6 +121,7 @@ matching is detached at its next sample.`,
 	addConfigFlags(f, &o.conf)
 	addWebFlags(f, &o.web)
 	addKubeFlags(f, &o.kube)
+	addProfileFlags(f, &o.profiles)
 	return cmd
 }
 
@@ -185,6 +191,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
 	cfg.Filters = filters(set)
 	cfg.Trace, cfg.OverheadBudget = o.trace, o.overheadBudget
+	cfg.Profiles = agentProfileConfig(set)
 	kb, err := startKube(ctx, kubeSettings(set.Kubernetes, flags, o.kube), log) // nil without Kubernetes
 	if err != nil {
 		return err
@@ -208,6 +215,12 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		return err
 	}
 	extra = append(extra, kubeMetrics...)
+	pusher, pushMetrics, err := newPusher(set, ag, log)
+	if err != nil {
+		return err
+	}
+	extra = append(extra, pushMetrics...)
+	extra = append(extra, newProfileCollector(ag))
 	var watcher *config.Watcher
 	if o.conf.path != "" {
 		hup := make(chan os.Signal, 1)
@@ -224,7 +237,8 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	if err != nil {
 		return err
 	}
-	apiHandler, err := api.New(api.Config{Source: ag, Logger: log})
+	node, _ := os.Hostname()
+	apiHandler, err := api.New(api.Config{Source: ag, Logger: log, Profiles: ag, Node: node})
 	if err != nil {
 		return err
 	}
@@ -265,6 +279,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	histCtx, histStop := context.WithCancel(ctx)
 	defer histStop() // runs before wg.Wait, even when ag.Run fails early
 	wg.Go(func() { hist.Run(histCtx) })
+	wg.Go(func() { runPusher(histCtx, pusher) })
 	// The sink stops with the agent, then flushes its pending deliveries
 	// (within webhook.flush_timeout) before runAgent returns.
 	sinkCtx, sinkStop := context.WithCancel(context.Background())

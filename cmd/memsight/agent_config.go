@@ -64,6 +64,9 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 		*r.dst = re
 	}
 	applyWebFlags(&s, flags, o.web)
+	if err := applyProfileFlags(&s, flags, o.profiles); err != nil {
+		return s, err
+	}
 	if err := applyFilterFlags(&s, flags, o.filters); err != nil {
 		return s, err
 	}

@@ -47,6 +47,8 @@ func TestAgentWebPage(t *testing.T) {
 		"its summary":                   regexp.MustCompile(`<p class="summary">finalizer main.slowFinalizer has been blocked`),
 		"the stuck function's frame":    regexp.MustCompile(`<li class="frame">main.slowFinalizer [^<]*main.go:\d+</li>`),
 		"the finalizer goroutine frame": regexp.MustCompile(`<li class="frame">runtime.runFinalizers [^<]*</li>`),
+		"the link to its evidence":      regexp.MustCompile(`<a href="/api/v1/evidence/` + pid + `-finalizer_stall-\d+" data-role="evidence">`),
+		"the links to its profiles":     regexp.MustCompile(`<a href="/api/v1/processes/` + pid + `/pprof/heap">heap</a>`),
 	}
 	for what, re := range checks {
 		if !re.MatchString(dom) {

@@ -35,6 +35,9 @@ type attachOptions struct {
 
 func newAttachCmd(g *globalOptions) *cobra.Command {
 	o := &attachOptions{detect: detect.Defaults()}
+	// During an incident a whole growth window is too long to wait: growth
+	// findings fire from 30 s on, once the trend is statistically clear.
+	o.detect.GrowthMinWindow = 30 * time.Second
 	cmd := &cobra.Command{
 		Use:   "attach PID",
 		Short: "Watch one Go process live: finalizer and cleanup queues, the running finalizer and its stack, findings",
@@ -62,6 +65,12 @@ detached on exit.`,
 			if o.interval < 10*time.Millisecond {
 				return usagef("--interval must be at least 10ms, got %v", o.interval)
 			}
+			if o.detect.GrowthMinWindow <= 0 {
+				return usagef("--growth-min-window must be a positive duration such as 30s, got %v", o.detect.GrowthMinWindow)
+			}
+			if c := o.detect.GrowthConfidence; !(c > 0 && c < 1) {
+				return usagef("--growth-confidence must be between 0 and 1 (exclusive), such as 0.99, got %v", c)
+			}
 			return runAttach(cmd, g, o, pid)
 		},
 	}
@@ -72,7 +81,9 @@ detached on exit.`,
 	f.DurationVar(&o.detect.StallThreshold, "stall-threshold", o.detect.StallThreshold, "a finalizer or cleanup running longer than this is stuck")
 	f.Float64Var(&o.detect.BacklogAccel, "backlog-accel", o.detect.BacklogAccel, "finalizer_backlog: second difference of the queue length (finalizers/s²) that counts as accelerating")
 	f.DurationVar(&o.detect.BacklogWindow, "backlog-window", o.detect.BacklogWindow, "finalizer_backlog: a queue growing monotonically this long is a backlog")
-	f.DurationVar(&o.detect.GrowthWindow, "growth-window", o.detect.GrowthWindow, "growth slopes are least-squares fits over this window; growth findings need a whole window of samples")
+	f.DurationVar(&o.detect.GrowthWindow, "growth-window", o.detect.GrowthWindow, "growth slopes are least-squares fits over this window; growth findings fire over a whole window, or earlier (--growth-min-window)")
+	f.DurationVar(&o.detect.GrowthMinWindow, "growth-min-window", o.detect.GrowthMinWindow, "growth findings fire before a whole --growth-window once the samples span this long and the slope's --growth-confidence interval lies above the threshold (set it to --growth-window to wait for a whole window)")
+	f.Float64Var(&o.detect.GrowthConfidence, "growth-confidence", o.detect.GrowthConfidence, "confidence (two-sided) of the slope's interval that early growth findings need above the threshold")
 	f.Float64Var(&o.detect.GrowthMinR2, "growth-min-r2", o.detect.GrowthMinR2, "growth findings need a linear fit with at least this R²")
 	f.Var((*byteRate)(&o.detect.RSSGrowthThreshold), "rss-growth-threshold", "rss_growth: RSS growth per hour above which it fires")
 	f.Var((*byteRate)(&o.detect.HeapGrowthThreshold), "heap-growth-threshold", "heap_growth: heap in use growth per hour above which it fires")

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"path/filepath"
 	"slices"
@@ -58,7 +59,9 @@ func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
 			fmt.Fprintf(w, "  %-8s %-18s %s (since %s)\n", fd.Severity, fd.Kind, fd.Summary, fd.Since.Format("15:04:05"))
 		}
 	}
-	if len(s.Unknown) > 0 {
+	// What is unknown is printed when it changes (the first sample, and
+	// when a value becomes known or unknown); -o json has it every time.
+	if len(s.Unknown) > 0 && (prev == nil || !maps.Equal(s.Unknown, prev.Unknown)) {
 		var keys []string
 		for k, v := range s.Unknown {
 			keys = append(keys, k+": "+v)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/agent"
 	"github.com/memsight/memsight/pkg/config"
+	"github.com/memsight/memsight/pkg/export/pyroscope"
 	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/kube"
 	"github.com/memsight/memsight/pkg/observe"
@@ -38,6 +39,15 @@ const (
 type snapSource struct{ snap agent.Snapshot }
 
 func (s snapSource) Snapshot() agent.Snapshot { return s.snap }
+
+// profileSnapSource adds what the profile outputs read to snapSource.
+type profileSnapSource struct{ snapSource }
+
+func (profileSnapSource) Profile(context.Context, int, string, bool) (*agent.Profile, error) {
+	return nil, agent.ErrNotWatched
+}
+func (profileSnapSource) EvidenceStats() agent.EvidenceStats { return agent.EvidenceStats{} }
+func (profileSnapSource) ProfileStats() map[[2]string]uint64 { return nil }
 
 // noAPI is a Kubernetes API that is never called.
 type noAPI struct{}
@@ -101,7 +111,12 @@ func agentRegistry(t *testing.T) *prometheus.Registry {
 	if err != nil {
 		t.Fatal(err)
 	}
+	push, err := pyroscope.New(pyroscope.Config{URL: "http://pyroscope:4040"}, pyroscope.Options{Source: profileSnapSource{src}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	extra := append(append(sink.Collectors(), w.Collectors()...), ev.Collectors()...)
+	extra = append(append(extra, push.Collectors()...), newProfileCollector(profileSnapSource{src}))
 	exp, err := newAgentExporter(src, "v0.0.0", nil, extra...)
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +169,7 @@ func metricsTable(t *testing.T, reg *prometheus.Registry) string {
 			strings.ReplaceAll(mf.GetHelp(), "|", `\|`))
 	}
 	fmt.Fprintf(&b, "\n*process*: the per-process labels above. At most **%d series per watched process**, and **%d of the agent's own** "+
-		"(with `--config`, a webhook, Kubernetes Events and `--bpf-stats`).\n", perProcess, self)
+		"(with `--config`, a webhook, Kubernetes Events, `--pyroscope-url` and `--bpf-stats`).\n", perProcess, self)
 	b.WriteString("\n| watched processes | memsight series, at most |\n|---|---|\n")
 	for _, n := range []int{10, 100, 256} {
 		fmt.Fprintf(&b, "| %d | %d |\n", n, n*perProcess+self)

@@ -18,21 +18,26 @@ import (
 
 type profileOptions struct {
 	out        string
+	typ        string
 	maxBuckets int
 }
 
 func newProfileCmd(g *globalOptions) *cobra.Command {
 	o := &profileOptions{}
 	cmd := &cobra.Command{
-		Use:   "profile PID -o FILE",
-		Short: "Write the heap profile a Go process records (what pprof.WriteHeapProfile writes), read from its memory",
+		Use:   "profile PID [--type heap|goroutine] -o FILE",
+		Short: "Write the heap or goroutine profile of a Go process (what runtime/pprof writes), read from its memory",
 		Long: `profile reads the sampled heap profile the Go runtime of a running process
 keeps (allocations by stack, as of the last completed GC) from its memory, read
 only, with no probe, signal or restart, and writes it as a gzipped pprof
 profile: go tool pprof -sample_index=inuse_space FILE.
 
 The runtime records it when runtime/pprof (or net/http/pprof) is linked in and
-MemProfileRate > 0; otherwise the linker disables heap profiling.`,
+MemProfileRate > 0; otherwise the linker disables heap profiling.
+
+With --type goroutine it writes a goroutine profile instead: the process's
+goroutines counted by stack (what /debug/pprof/goroutine serves), unwound from
+memory; every Go process has one.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pid, err := strconv.Atoi(args[0])
@@ -42,11 +47,18 @@ MemProfileRate > 0; otherwise the linker disables heap profiling.`,
 			if o.out == "" {
 				return usagef("-o FILE is required (- for standard output)")
 			}
-			return runProfile(cmd, g, o, pid)
+			switch o.typ {
+			case "heap":
+				return runProfile(cmd, g, o, pid)
+			case "goroutine":
+				return runGoroutineProfile(cmd, g, o, pid)
+			}
+			return usagef("--type must be heap or goroutine, got %q", o.typ)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", `file to write the gzipped pprof profile to ("-": standard output)`)
+	f.StringVar(&o.typ, "type", "heap", "profile to write: heap or goroutine")
 	f.IntVar(&o.maxBuckets, "max-buckets", heapprof.DefaultMaxBuckets, "read at most this many profile buckets (allocation sites)")
 	return cmd
 }

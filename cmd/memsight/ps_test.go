@@ -105,6 +105,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"attach", "abc"}, "PID must be a positive integer", 2},
 		{[]string{"attach", "99999999"}, "no process with pid 99999999", 1},
 		{[]string{"attach", "1", "--interval", "1ns"}, "--interval must be at least", 2},
+		{[]string{"attach", "1", "--growth-confidence", "1"}, "--growth-confidence must be between 0 and 1", 2},
+		{[]string{"attach", "1", "--growth-min-window", "0s"}, "--growth-min-window must be a positive duration", 2},
 		{[]string{"ps", "-o", "yaml"}, "unknown output format", 2},
 		{[]string{"attach", "self-test"}, "PID must be", 2},
 	} {

@@ -36,6 +36,7 @@ type Agent struct {
 	running    bool
 
 	tun atomic.Pointer[Tunables] // set by New and Reconfigure
+	pf  *profiler                // profiles on request, heap ring, evidence
 }
 
 // New checks cfg and returns an Agent that does nothing until Run.
@@ -52,6 +53,7 @@ func New(cfg Config) (*Agent, error) {
 		bins:       map[goexe.Key]*shared{},
 		attachErrs: map[string]uint64{},
 		exec:       newExecs(),
+		pf:         newProfiler(cfg.Profiles),
 	}
 	a.tun.Store(cfg.tunables())
 	if dev, ino, err := cfg.Procs.ExeKey(cfg.Self); err == nil {
@@ -96,6 +98,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	for range a.cfg.Inspectors {
 		a.wg.Go(func() { a.inspectLoop(ctx) })
 	}
+	a.wg.Go(func() { a.profileLoop(ctx) }) // heap ring and evidence
 	a.initialScan(ctx, pids)
 
 	every := a.rescanInterval()

@@ -85,6 +85,8 @@ type Config struct {
 	Self int
 	// Inspectors is how many processes are inspected and attached at once.
 	Inspectors int
+	// Profiles bounds the profiles read on request and kept as evidence.
+	Profiles ProfileConfig
 	// Pods, when set, names the pod, namespace and container of processes
 	// in Kubernetes pods, and keeps memsight away from pods annotated
 	// memsight.io/ignore: "true" (pkg/kube). Nil outside Kubernetes.

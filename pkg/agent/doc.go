@@ -27,6 +27,16 @@
 // is re-inspected at every rescan, one that execs later at the next
 // reconcile.
 //
+// Profiles (profile.go) are read on request (Profile: the API, the
+// Pyroscope push) through pkg/profiles, each with its own memory reader and
+// read budget, at most ProfileConfig.Concurrency at once, never on a
+// process's sampling worker; a ring of heap profile counts per process is
+// taken every ProfileConfig.HeapRing; when a finding fires or resolves, its
+// evidence (sample, goroutine census and profile, heap profile, and for
+// growth the heap difference since the window's start) is captured by one
+// goroutine off the workers and kept in memory, bounded (evidence.go).
+//
 // What agent does not do: serve anything (pkg/export/...), decide what the
-// numbers mean (detect), or read /proc and memory itself (process, observe).
+// numbers mean (detect), or read /proc and memory itself (process, observe,
+// profiles).
 package agent

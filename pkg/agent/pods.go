@@ -19,6 +19,9 @@ type Pod struct {
 	// Labels are the pod's labels, for Filters.PodSelector. The map may be
 	// the Pods cache's own: do not modify it.
 	Labels map[string]string
+	// Owner is the workload the pod belongs to: its Deployment (for a pod
+	// of a ReplicaSet), StatefulSet, DaemonSet, Job...; "" when none.
+	Owner string
 }
 
 // Pods names the pod and container of a process from the pod UID and
@@ -46,7 +49,7 @@ func (a *Agent) enrich(p *Process) (pod Pod, ok bool) {
 	if !ok {
 		return Pod{}, false
 	}
-	p.Pod, p.Namespace, p.Container = pod.Name, pod.Namespace, pod.Container
+	p.Pod, p.Namespace, p.Container, p.Owner = pod.Name, pod.Namespace, pod.Container, pod.Owner
 	return pod, true
 }
 
@@ -98,7 +101,7 @@ func (a *Agent) refreshPod(e *entry) (why string) {
 	pod, known := a.enrich(&p)
 	if p != e.info {
 		a.mu.Lock()
-		e.info.Pod, e.info.Namespace, e.info.Container = p.Pod, p.Namespace, p.Container
+		e.info.Pod, e.info.Namespace, e.info.Container, e.info.Owner = p.Pod, p.Namespace, p.Container, p.Owner
 		a.mu.Unlock()
 	}
 	_, why = a.podState(a.tunables(), p, pod, known)

@@ -40,9 +40,10 @@ type Process struct {
 	Build       *Build    `json:"build,omitempty"`
 	ContainerID string    `json:"container_id"`
 	PodUID      string    `json:"pod_uid"`
-	Pod         string    `json:"pod"`       // pod name (Config.Pods); "" outside Kubernetes or while the pod is unknown
-	Namespace   string    `json:"namespace"` // the pod's namespace; "" likewise
-	Container   string    `json:"container"` // the container's name in the pod; "" likewise
+	Pod         string    `json:"pod"`             // pod name (Config.Pods); "" outside Kubernetes or while the pod is unknown
+	Namespace   string    `json:"namespace"`       // the pod's namespace; "" likewise
+	Container   string    `json:"container"`       // the container's name in the pod; "" likewise
+	Owner       string    `json:"owner,omitempty"` // the pod's workload (Deployment, StatefulSet, ...); "" likewise
 	State       string    `json:"state"`
 	Reason      string    `json:"reason,omitempty"`
 	Since       time.Time `json:"since"` // when the process entered State

@@ -30,6 +30,7 @@ func (a *Agent) work(ctx context.Context, e *entry) {
 	}
 	a.mu.Unlock()
 	log.Info("stopped watching process", "reason", why)
+	a.findingsGone(e.pid, why)
 	a.release(e.sh)
 }
 
@@ -84,10 +85,15 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 			a.mu.Lock()
 			// A sample taken across an exec may mix the new program with the
 			// old one's offsets: drop it; the exec event detaches e.
-			if e.state == stWatching && !a.exec.stale(e.pid) {
+			fresh := e.state == stWatching && !a.exec.stale(e.pid)
+			if fresh {
 				e.latest = s
 			}
+			start := e.since
 			a.mu.Unlock()
+			if fresh {
+				a.noteFindings(e.pid, start, e.info, s) // evidence of findings firing and resolving
+			}
 		}
 		select {
 		case <-ctx.Done():

@@ -21,6 +21,8 @@ excludes:
 thresholds:
   stall_threshold: 5s
   rss_growth_bytes_per_hour: 1048576
+  growth_min_window: 1m
+  growth_confidence: 0.999
 webhook:
   url: https://hooks.example.com/memsight
   format: alertmanager
@@ -41,6 +43,7 @@ func TestParseAndResolve(t *testing.T) {
 	want := staging
 	want.StallThreshold = 5 * time.Second
 	want.RSSGrowthThreshold = 1 << 20
+	want.GrowthMinWindow, want.GrowthConfidence = time.Minute, 0.999
 	if s.Detect != want {
 		t.Errorf("thresholds:\n got %+v\nwant %+v", s.Detect, want)
 	}
@@ -77,6 +80,7 @@ func TestProfiles(t *testing.T) {
 		{"stall_threshold", dev.StallThreshold, staging.StallThreshold, prod.StallThreshold},
 		{"backlog_window", dev.BacklogWindow, staging.BacklogWindow, prod.BacklogWindow},
 		{"growth_window", dev.GrowthWindow, staging.GrowthWindow, prod.GrowthWindow},
+		{"growth_min_window", dev.GrowthMinWindow, staging.GrowthMinWindow, prod.GrowthMinWindow},
 	} {
 		if !(c.dev < c.staging && c.staging < c.prod) {
 			t.Errorf("%s: dev %v, staging %v, prod %v: want dev < staging < prod", c.name, c.dev, c.staging, c.prod)
@@ -96,6 +100,8 @@ func TestErrors(t *testing.T) {
 		{"profile: qa\n", `profile: unknown profile "qa" (allowed: dev, staging, prod)`},
 		{"thresholds:\n  stall_threshold: -1s\n", "thresholds.stall_threshold: must be a positive duration such as 2s, got -1s"},
 		{"thresholds:\n  growth_min_r2: 2\n", "thresholds.growth_min_r2: must be between 0 and 1, got 2"},
+		{"thresholds:\n  growth_confidence: 1\n", "thresholds.growth_confidence: must be between 0 and 1 (exclusive), such as 0.99, got 1"},
+		{"thresholds:\n  growth_min_window: -5s\n", "thresholds.growth_min_window: must be a positive duration"},
 		{"excludes:\n  comm: '('\n", "excludes.comm: must be a Go regular expression"},
 		{"interval: 1ms\n", "interval: must be at least 10ms, got 1ms"},
 		{"webhook:\n  url: ftp://x\n", `webhook.url: must be an http:// or https:// URL, got "ftp://x"`},

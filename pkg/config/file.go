@@ -22,6 +22,7 @@ type File struct {
 	Thresholds    Thresholds    `yaml:"thresholds"`
 	Webhook       WebhookFile   `yaml:"webhook"`
 	Kubernetes    KubeFile      `yaml:"kubernetes"`
+	Profiles      ProfilesFile  `yaml:"profiles"`
 }
 
 // Excludes chooses the processes watched.
@@ -54,6 +55,8 @@ type Thresholds struct {
 	BacklogWindow            time.Duration `yaml:"backlog_window"`
 	BacklogMinQueue          int64         `yaml:"backlog_min_queue"`
 	GrowthWindow             time.Duration `yaml:"growth_window"`
+	GrowthMinWindow          time.Duration `yaml:"growth_min_window"`
+	GrowthConfidence         float64       `yaml:"growth_confidence"`
 	GrowthMinR2              float64       `yaml:"growth_min_r2"`
 	RSSGrowthThreshold       float64       `yaml:"rss_growth_bytes_per_hour"`
 	HeapGrowthThreshold      float64       `yaml:"heap_growth_bytes_per_hour"`

@@ -80,6 +80,10 @@ func section(typ string) (string, []string) {
 		v, where = WebhookFile{}, " in webhook"
 	case "KubeFile":
 		v, where = KubeFile{}, " in kubernetes"
+	case "ProfilesFile":
+		v, where = ProfilesFile{}, " in profiles"
+	case "PyroscopeFile":
+		v, where = PyroscopeFile{}, " in profiles.pyroscope"
 	default:
 		return "", nil
 	}

@@ -27,6 +27,7 @@ func Profile(name string) (cfg detect.Config, ok bool) {
 		cfg.StallThreshold = time.Second
 		cfg.BacklogWindow = 20 * time.Second
 		cfg.GrowthWindow = 5 * time.Minute
+		cfg.GrowthMinWindow = cfg.GrowthWindow / 2
 		cfg.RSSGrowthThreshold, cfg.HeapGrowthThreshold = 5<<20, 5<<20
 		cfg.GoroutineGrowthThreshold, cfg.FDGrowthThreshold = 100, 50
 		cfg.GCPauseFactor = 2.5
@@ -34,6 +35,7 @@ func Profile(name string) (cfg detect.Config, ok bool) {
 		cfg.StallThreshold = 500 * time.Millisecond
 		cfg.BacklogWindow = 10 * time.Second
 		cfg.GrowthWindow = 2 * time.Minute
+		cfg.GrowthMinWindow = cfg.GrowthWindow / 2
 		cfg.GrowthMinR2 = 0.7
 		cfg.RSSGrowthThreshold, cfg.HeapGrowthThreshold = 2<<20, 2<<20
 		cfg.GoroutineGrowthThreshold, cfg.FDGrowthThreshold = 50, 25

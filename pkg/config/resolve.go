@@ -35,6 +35,7 @@ type Settings struct {
 	MinProcessAge                        time.Duration // 0: no minimum
 	Webhook                              Webhook
 	Kubernetes                           Kube
+	Profiles                             ProfileSettings
 }
 
 // Kube is the resolved kubernetes section.
@@ -115,6 +116,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if f.Kubernetes.Events != nil {
 		s.Kubernetes.Events = *f.Kubernetes.Events
 	}
+	s.Profiles = profiles(f.Profiles, bad)
 	var err error
 	if s.Webhook, err = webhook(f.Webhook); err != nil {
 		errs = append(errs, err)
@@ -158,6 +160,7 @@ func thresholds(base detect.Config, t Thresholds, bad func(key, format string, a
 	dur("stall_threshold", t.StallThreshold, &base.StallThreshold)
 	dur("backlog_window", t.BacklogWindow, &base.BacklogWindow)
 	dur("growth_window", t.GrowthWindow, &base.GrowthWindow)
+	dur("growth_min_window", t.GrowthMinWindow, &base.GrowthMinWindow)
 	dur("gc_pause_floor", t.GCPauseFloor, &base.GCPauseFloor)
 	num("backlog_accel", t.BacklogAccel, &base.BacklogAccel)
 	num("rss_growth_bytes_per_hour", t.RSSGrowthThreshold, &base.RSSGrowthThreshold)
@@ -172,6 +175,11 @@ func thresholds(base detect.Config, t Thresholds, bad func(key, format string, a
 		bad("thresholds.growth_min_r2", "must be between 0 and 1, got %v", t.GrowthMinR2)
 	} else if t.GrowthMinR2 > 0 {
 		base.GrowthMinR2 = t.GrowthMinR2
+	}
+	if t.GrowthConfidence < 0 || t.GrowthConfidence >= 1 {
+		bad("thresholds.growth_confidence", "must be between 0 and 1 (exclusive), such as 0.99, got %v", t.GrowthConfidence)
+	} else if t.GrowthConfidence > 0 {
+		base.GrowthConfidence = t.GrowthConfidence
 	}
 	if t.BacklogMinQueue < 0 {
 		bad("thresholds.backlog_min_queue", "must be a positive integer, got %d", t.BacklogMinQueue)

@@ -8,8 +8,9 @@ import (
 )
 
 // Thresholds of the rss_growth cause: the Go heap explains RSS growth when
-// heap in use grows at least heapShareOfSlope as fast as RSS, or when it is
-// at least heapShareOfRSS of RSS and growing.
+// the heap grows at least heapShareOfSlope as fast as RSS (see heapSlope),
+// or, over a whole window, when heap in use is at least heapShareOfRSS of
+// RSS and growing (over less, noise alone makes it "growing" half the time).
 const (
 	heapShareOfSlope = 0.5
 	heapShareOfRSS   = 0.7
@@ -23,7 +24,8 @@ const (
 // (cgo or mmap'd memory, stacks, fragmentation) grows.
 func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 	c := d.cfg
-	if !d.grows(f.rss, f.rssOK, c.RSSGrowthThreshold, float64(c.GrowthMinBytes)) {
+	early, grows := d.growsHow(KindRSSGrowth, f.rss, f.rssOK, c.RSSGrowthThreshold, float64(c.GrowthMinBytes))
+	if !grows {
 		return nil
 	}
 	ev := map[string]any{
@@ -32,14 +34,11 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 		"window_seconds":       f.rss.Span.Seconds(),
 		"rss_bytes":            s.RSSBytes,
 	}
+	ci := d.describe(ev, f.rss, early, "slope_ci_bytes_per_hour", fmtBytes)
 	heapSlope := math.Inf(-1)
 	share := 0.0
 	if s.Heap != nil && f.heapOK {
-		heapSlope = f.heap.PerHour
-		if f.liveOK {
-			// In use is a sawtooth over GC cycles; the live heap is not.
-			heapSlope = max(heapSlope, f.live.PerHour)
-		}
+		heapSlope = d.heapSlope(f, early)
 		if s.RSSBytes > 0 {
 			share = float64(s.Heap.InuseBytes) / float64(s.RSSBytes)
 		}
@@ -54,17 +53,18 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 	if f.finqOK {
 		ev["finalizer_queue_slope_per_hour"] = f.finq.PerHour
 	}
-	heapGrows := heapSlope >= heapShareOfSlope*f.rss.PerHour || (share >= heapShareOfRSS && heapSlope > 0)
+	_, goroutinesGrow := d.goroutinesGrow(f)
+	heapGrows := heapSlope >= heapShareOfSlope*f.rss.PerHour || (!early && share >= heapShareOfRSS && heapSlope > 0)
 	finqGrows := d.active[KindFinalizerBacklog] != nil ||
 		d.grows(f.finq, f.finqOK, 0, float64(c.BacklogMinQueue))
 	cause, why := CauseNonHeap, "outside the Go heap (cgo or mmap'd memory, stacks, fragmentation)"
 	switch {
 	case finqGrows && heapSlope > 0:
 		cause, why = CauseFinalizerBacklog, fmt.Sprintf("finalizer backlog (queue +%.0f/h, heap +%s/h)", f.finq.PerHour, fmtBytes(heapSlope))
-	case s.Goroutines != nil && d.goroutinesGrow(f):
+	case s.Goroutines != nil && goroutinesGrow:
 		cause, why = CauseGoroutines, fmt.Sprintf("goroutines (+%.0f/h, %d now)", f.goroutines.PerHour, s.Goroutines.Total)
 	case heapGrows:
-		cause, why = CauseGoHeap, fmt.Sprintf("Go heap (in use +%s/h, %.0f %% of RSS)", fmtBytes(heapSlope), 100*share)
+		cause, why = CauseGoHeap, fmt.Sprintf("Go heap (+%s/h, %.0f %% of RSS)", fmtBytes(heapSlope), 100*share)
 	}
 	ev["cause"] = cause
 	sev := SeverityWarning
@@ -73,10 +73,38 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 	}
 	return &observe.Finding{
 		Severity: sev,
-		Summary: fmt.Sprintf("RSS grows %s/h (R² %.2f over %s), %s now; cause: %s",
-			fmtBytes(f.rss.PerHour), f.rss.R2, roundAge(f.rss.Span), fmtBytes(float64(s.RSSBytes)), why),
+		Summary: fmt.Sprintf("RSS grows %s/h (R² %.2f over %s%s), %s now; cause: %s",
+			fmtBytes(f.rss.PerHour), f.rss.R2, roundAge(f.rss.Span), ci, fmtBytes(float64(s.RSSBytes)), why),
 		Evidence: ev,
 	}
+}
+
+// heapSlope is the Go heap's growth per hour, to compare with RSS's. Over
+// a whole window it is the larger of the slopes of the heap in use and of
+// the live heap (in use is a sawtooth over GC cycles; the live heap is
+// not). Over less (early), the slope of the heap in use is mostly the phase
+// of its sawtooth, so it is the larger of the slopes of the live heap and
+// of the heap goal, which move once per cycle with what the heap retains
+// (RSS follows the goal: pages touched up to it stay resident); the heap in
+// use only when neither is known.
+func (d *Detector) heapSlope(f fits, early bool) float64 {
+	if !early {
+		if f.liveOK {
+			return max(f.heap.PerHour, f.live.PerHour)
+		}
+		return f.heap.PerHour
+	}
+	slope, ok := math.Inf(-1), false
+	if f.liveOK {
+		slope, ok = f.live.PerHour, true
+	}
+	if g, gok := d.grow.goal.fit(0); gok {
+		slope, ok = max(slope, g.PerHour), true
+	}
+	if !ok {
+		return f.heap.PerHour
+	}
+	return slope
 }
 
 // heapGrowth: heap in use grows by at least HeapGrowthThreshold per hour
@@ -84,34 +112,43 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 // filling with garbage between two cycles is not growth).
 func (d *Detector) heapGrowth(s *observe.Sample, f fits) *observe.Finding {
 	c := d.cfg
-	if s.Heap == nil || !d.grows(f.heap, f.heapOK, c.HeapGrowthThreshold, float64(c.GrowthMinBytes)) ||
-		!f.liveOK || f.live.PerHour <= 0 || f.live.Rise < float64(c.GrowthMinBytes) {
+	if s.Heap == nil || !f.liveOK || f.live.PerHour <= 0 || f.live.Rise < float64(c.GrowthMinBytes) {
 		return nil
 	}
+	early, grows := d.growsHow(KindHeapGrowth, f.heap, f.heapOK, c.HeapGrowthThreshold, float64(c.GrowthMinBytes))
+	if !grows {
+		return nil
+	}
+	ev := map[string]any{
+		"slope_bytes_per_hour":      f.heap.PerHour,
+		"r2":                        f.heap.R2,
+		"window_seconds":            f.heap.Span.Seconds(),
+		"inuse_bytes":               s.Heap.InuseBytes,
+		"live_bytes":                s.Heap.LiveBytes,
+		"live_slope_bytes_per_hour": f.live.PerHour,
+	}
+	ci := d.describe(ev, f.heap, early, "slope_ci_bytes_per_hour", fmtBytes)
 	return &observe.Finding{
 		Severity: SeverityWarning,
-		Summary: fmt.Sprintf("Go heap in use grows %s/h (R² %.2f over %s), %s now; live after GC +%s/h",
-			fmtBytes(f.heap.PerHour), f.heap.R2, roundAge(f.heap.Span), fmtBytes(float64(s.Heap.InuseBytes)), fmtBytes(f.live.PerHour)),
-		Evidence: map[string]any{
-			"slope_bytes_per_hour":      f.heap.PerHour,
-			"r2":                        f.heap.R2,
-			"window_seconds":            f.heap.Span.Seconds(),
-			"inuse_bytes":               s.Heap.InuseBytes,
-			"live_bytes":                s.Heap.LiveBytes,
-			"live_slope_bytes_per_hour": f.live.PerHour,
-		},
+		Summary: fmt.Sprintf("Go heap in use grows %s/h (R² %.2f over %s%s), %s now; live after GC +%s/h",
+			fmtBytes(f.heap.PerHour), f.heap.R2, roundAge(f.heap.Span), ci, fmtBytes(float64(s.Heap.InuseBytes)), fmtBytes(f.live.PerHour)),
+		Evidence: ev,
 	}
 }
 
-func (d *Detector) goroutinesGrow(f fits) bool {
-	return d.grows(f.goroutines, f.grOK, d.cfg.GoroutineGrowthThreshold, float64(d.cfg.GrowthMinCount))
+func (d *Detector) goroutinesGrow(f fits) (early, grows bool) {
+	return d.growsHow(KindGoroutineGrowth, f.goroutines, f.grOK, d.cfg.GoroutineGrowthThreshold, float64(d.cfg.GrowthMinCount))
 }
 
 // goroutineGrowth: the goroutine count grows by at least
 // GoroutineGrowthThreshold per hour with a good fit. The evidence names the
 // go statement that created the most goroutines, when the census has it.
 func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
-	if s.Goroutines == nil || !d.goroutinesGrow(f) {
+	if s.Goroutines == nil {
+		return nil
+	}
+	early, grows := d.goroutinesGrow(f)
+	if !grows {
 		return nil
 	}
 	g := s.Goroutines
@@ -122,6 +159,7 @@ func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
 		"total":          g.Total,
 		"user":           g.User,
 	}
+	ci := d.describe(ev, f.goroutines, early, "slope_ci_per_hour", fmtCount)
 	where := ""
 	if len(g.TopCreationSites) > 0 {
 		top := g.TopCreationSites[0]
@@ -133,8 +171,8 @@ func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
 	}
 	return &observe.Finding{
 		Severity: SeverityWarning,
-		Summary: fmt.Sprintf("goroutines grow %.0f/h (R² %.2f over %s), %d now%s",
-			f.goroutines.PerHour, f.goroutines.R2, roundAge(f.goroutines.Span), g.Total, where),
+		Summary: fmt.Sprintf("goroutines grow %.0f/h (R² %.2f over %s%s), %d now%s",
+			f.goroutines.PerHour, f.goroutines.R2, roundAge(f.goroutines.Span), ci, g.Total, where),
 		Evidence: ev,
 	}
 }
@@ -142,19 +180,25 @@ func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
 // fdGrowth: the open file descriptors grow by at least FDGrowthThreshold
 // per hour with a good fit.
 func (d *Detector) fdGrowth(s *observe.Sample, f fits) *observe.Finding {
-	if s.FDs.Open < 0 || !d.grows(f.fds, f.fdsOK, d.cfg.FDGrowthThreshold, float64(d.cfg.GrowthMinCount)) {
+	if s.FDs.Open < 0 {
 		return nil
 	}
+	early, grows := d.growsHow(KindFDGrowth, f.fds, f.fdsOK, d.cfg.FDGrowthThreshold, float64(d.cfg.GrowthMinCount))
+	if !grows {
+		return nil
+	}
+	ev := map[string]any{
+		"slope_per_hour": f.fds.PerHour,
+		"r2":             f.fds.R2,
+		"window_seconds": f.fds.Span.Seconds(),
+		"open":           s.FDs.Open,
+	}
+	ci := d.describe(ev, f.fds, early, "slope_ci_per_hour", fmtCount)
 	return &observe.Finding{
 		Severity: SeverityWarning,
-		Summary: fmt.Sprintf("open file descriptors grow %.0f/h (R² %.2f over %s), %d now",
-			f.fds.PerHour, f.fds.R2, roundAge(f.fds.Span), s.FDs.Open),
-		Evidence: map[string]any{
-			"slope_per_hour": f.fds.PerHour,
-			"r2":             f.fds.R2,
-			"window_seconds": f.fds.Span.Seconds(),
-			"open":           s.FDs.Open,
-		},
+		Summary: fmt.Sprintf("open file descriptors grow %.0f/h (R² %.2f over %s%s), %d now",
+			f.fds.PerHour, f.fds.R2, roundAge(f.fds.Span), ci, s.FDs.Open),
+		Evidence: ev,
 	}
 }
 

@@ -38,9 +38,19 @@ type Config struct {
 	BacklogMinQueue int64
 
 	// GrowthWindow: growth slopes are least-squares fits over the samples of
-	// this window; they appear on samples, and growth findings may fire, once
-	// the samples span half of it (default 10m).
+	// this window; they appear on samples once the samples span half of it
+	// (or GrowthMinWindow, if shorter), and growth findings fire when they
+	// span 9/10 of it (default 10m), or earlier on GrowthConfidence.
 	GrowthWindow time.Duration
+	// GrowthMinWindow and GrowthConfidence: before 9/10 of a GrowthWindow
+	// is sampled, a growth finding fires once the samples span
+	// GrowthMinWindow and the slope's confidence interval at
+	// GrowthConfidence (two-sided; robust to autocorrelated samples and
+	// level shifts, see trend) lies above the threshold (defaults 5m and
+	// 0.99; memsight attach uses 30s). A GrowthMinWindow of at least 9/10 of
+	// GrowthWindow turns this off.
+	GrowthMinWindow  time.Duration
+	GrowthConfidence float64
 	// GrowthMinR2: a growth finding needs a fit with R² at least this (default 0.8).
 	GrowthMinR2 float64
 	// RSSGrowthThreshold and HeapGrowthThreshold, in bytes per hour:
@@ -76,6 +86,8 @@ func Defaults() Config {
 		BacklogMinQueue:     101,
 
 		GrowthWindow:             10 * time.Minute,
+		GrowthMinWindow:          5 * time.Minute,
+		GrowthConfidence:         0.99,
 		GrowthMinR2:              0.8,
 		RSSGrowthThreshold:       10 << 20,
 		HeapGrowthThreshold:      10 << 20,

@@ -27,21 +27,29 @@ const (
 // minFitSamples is the fewest samples a growth slope is computed from.
 const minFitSamples = 5
 
-// tpoint is one value of a series at one time.
+// tpoint is one value of a series at one time; x is the time in seconds
+// since the series' origin (the fits' abscissa: time.Time arithmetic was
+// most of a fit's cost).
 type tpoint struct {
-	t time.Time
-	v float64
+	t    time.Time
+	v, x float64
 }
 
 // series is a sliding window of one measurement.
-type series struct{ pts []tpoint }
+type series struct {
+	pts    []tpoint
+	origin time.Time
+}
 
 // add appends a value and drops the points older than window.
 func (s *series) add(t time.Time, v float64, window time.Duration) {
 	if n := len(s.pts); n > 0 && !t.After(s.pts[n-1].t) {
 		s.pts = s.pts[:0] // time went backwards: start over
 	}
-	s.pts = append(s.pts, tpoint{t, v})
+	if len(s.pts) == 0 {
+		s.origin = t
+	}
+	s.pts = append(s.pts, tpoint{t: t, v: v, x: t.Sub(s.origin).Seconds()})
 	i := 0
 	for i < len(s.pts) && t.Sub(s.pts[i].t) > window {
 		i++
@@ -63,6 +71,12 @@ type fit struct {
 	// warm-up ramp that has levelled off has a steep overall slope but a
 	// flat recent one.
 	RecentPerHour float64
+
+	// The fit itself, for its confidence interval (see interval): the
+	// slope per second, the means of x (seconds from the first point) and
+	// of y, Σ(x-x̄)², and the points (valid until the series changes).
+	slope, mx, my, sxx float64
+	pts                []tpoint
 }
 
 // fit returns the least-squares line of the series; ok is false until it
@@ -76,9 +90,9 @@ func (s *series) fit(minSpan time.Duration) (f fit, ok bool) {
 	if !ok {
 		return f, false
 	}
-	half := s.pts[n-1].t.Add(-f.Span / 2)
+	half := s.pts[n-1].x - f.Span.Seconds()/2
 	i := 0
-	for i < n && s.pts[i].t.Before(half) {
+	for i < n && s.pts[i].x < half {
 		i++
 	}
 	if r, ok := lsq(s.pts[min(i, n-3):], 0); ok {
@@ -98,15 +112,16 @@ func lsq(pts []tpoint, minSpan time.Duration) (f fit, ok bool) {
 	if span < minSpan || span <= 0 {
 		return fit{}, false
 	}
+	x0 := pts[0].x
 	var sx, sy float64
 	for _, p := range pts {
-		sx += p.t.Sub(t0).Seconds()
+		sx += p.x - x0
 		sy += p.v
 	}
 	mx, my := sx/float64(n), sy/float64(n)
 	var sxx, sxy, syy float64
 	for _, p := range pts {
-		dx, dy := p.t.Sub(t0).Seconds()-mx, p.v-my
+		dx, dy := p.x-x0-mx, p.v-my
 		sxx += dx * dx
 		sxy += dx * dy
 		syy += dy * dy
@@ -119,12 +134,14 @@ func lsq(pts []tpoint, minSpan time.Duration) (f fit, ok bool) {
 	if syy > 0 {
 		r2 = math.Min(1, sxy*sxy/(sxx*syy))
 	}
-	return fit{PerHour: slope * 3600, R2: r2, Rise: slope * span.Seconds(), Span: span, N: n, Last: pts[n-1].v}, true
+	return fit{PerHour: slope * 3600, R2: r2, Rise: slope * span.Seconds(), Span: span, N: n, Last: pts[n-1].v,
+		slope: slope, mx: mx, my: my, sxx: sxx, pts: pts}, true
 }
 
 // growthState is the detector's history for the growth findings.
 type growthState struct {
 	rss, heap, live, goroutines, fds, finq series
+	goal                                   series // fitted only for rss_growth's early cause
 	// pauseBase collects the p99 STW pause of the first GCPauseBaselineSamples
 	// samples with at least one GC cycle; their median is the baseline.
 	pauseBase []float64
@@ -138,17 +155,28 @@ type fits struct {
 
 // growth feeds the sample into the growth series, publishes their slopes on
 // the sample (RSS.SlopeBytesPerHour and R2, Heap.SlopeBytesPerHour,
-// Goroutines.SlopePerHour, FDs.SlopePerHour; nil until the window is half
-// full) and updates the growth findings.
+// Goroutines.SlopePerHour, FDs.SlopePerHour; nil until the samples span half
+// the window, or GrowthMinWindow if shorter) and updates the growth findings.
 func (d *Detector) growth(s *observe.Sample) {
 	g, w, now := &d.grow, d.cfg.GrowthWindow, s.Time
 	g.rss.add(now, float64(s.RSSBytes), w)
 	if s.Heap != nil {
 		g.heap.add(now, float64(s.Heap.InuseBytes), w)
 		g.live.add(now, float64(s.Heap.LiveBytes), w)
+		if s.Heap.GoalBytes > 0 {
+			g.goal.add(now, float64(s.Heap.GoalBytes), w)
+		}
 	}
 	if s.Goroutines != nil {
-		g.goroutines.add(now, float64(s.Goroutines.Total), w)
+		// A census repeated between two (the agent takes one every
+		// --slow-interval) adds no point: it is not a new measurement.
+		at := s.Goroutines.Time
+		if at.IsZero() {
+			at = now
+		}
+		if n := len(g.goroutines.pts); n == 0 || at.After(g.goroutines.pts[n-1].t) {
+			g.goroutines.add(at, float64(s.Goroutines.Total), w)
+		}
 	}
 	if s.FDs.Open >= 0 {
 		g.fds.add(now, float64(s.FDs.Open), w)
@@ -157,7 +185,7 @@ func (d *Detector) growth(s *observe.Sample) {
 		g.finq.add(now, float64(*q), w)
 	}
 	var f fits
-	minSpan := w / 2
+	minSpan := min(w/2, d.cfg.GrowthMinWindow)
 	f.rss, f.rssOK = g.rss.fit(minSpan)
 	f.heap, f.heapOK = g.heap.fit(minSpan)
 	f.live, f.liveOK = g.live.fit(minSpan)
@@ -191,17 +219,45 @@ func publish(s *observe.Sample, f fits) {
 
 func ptr(v float64) *float64 { return &v }
 
-// grows reports whether a fit shows sustained growth: at least perHour, a
-// fit at least GrowthMinR2, a fitted rise over the window of at least
-// minRise, and still at least half of perHour over the latest half of the
-// window (so a warm-up ramp that levelled off does not count).
-//
-// Slopes are published from half a window on, but a finding needs (nearly)
-// a whole window: extrapolating a few seconds of start-up growth to an
-// hourly rate is how a steady process gets called a leak.
+// grows reports whether a fit shows sustained growth (see growsHow) for a
+// kind of finding that is not active.
 func (d *Detector) grows(f fit, ok bool, perHour, minRise float64) bool {
-	return ok && f.Span >= d.cfg.GrowthWindow*9/10 && f.PerHour >= perHour && f.R2 >= d.cfg.GrowthMinR2 && f.Rise >= minRise &&
-		f.RecentPerHour >= perHour/2
+	_, g := d.growsHow("", f, ok, perHour, minRise)
+	return g
+}
+
+// growsHow reports whether a fit shows sustained growth, for a finding of
+// kind: at least perHour, a fit at least GrowthMinR2, a fitted rise of at
+// least minRise, and still at least half of perHour over the latest half of
+// the span (so a warm-up ramp that levelled off does not count), over
+// (nearly) a whole GrowthWindow. Earlier (early is true: the samples span
+// less than 9/10 of the window), from GrowthMinWindow on, the same holds
+// only once the slope's confidence interval (see interval) lies above
+// perHour, with a rise of at least minRise at its lower bound; a finding of
+// kind that is active then stays on the point estimates alone, so that it
+// does not flicker while the interval's lower bound hovers at perHour.
+//
+// Slopes are published from half a window (or GrowthMinWindow) on, but
+// without the interval a finding needs (nearly) a whole window:
+// extrapolating a few seconds of start-up growth to an hourly rate is how a
+// steady process gets called a leak.
+func (d *Detector) growsHow(kind string, f fit, ok bool, perHour, minRise float64) (early, grows bool) {
+	if !ok {
+		return false, false
+	}
+	c := d.cfg
+	early = f.Span < c.GrowthWindow*9/10
+	if early && f.Span < c.GrowthMinWindow {
+		return early, false
+	}
+	if f.PerHour < perHour || f.R2 < c.GrowthMinR2 || f.Rise < minRise || f.RecentPerHour < perHour/2 {
+		return early, false
+	}
+	if !early || (kind != "" && d.active[kind] != nil) {
+		return early, true
+	}
+	tr, ok := interval(f.pts, f, c.GrowthConfidence)
+	return early, ok && tr.Lo >= perHour && tr.Lo*f.Span.Hours() >= minRise
 }
 
 // growthDefaults fills the zero growth and GC pause fields of c from d.
@@ -213,6 +269,12 @@ func (c *Config) growthDefaults(d Config) {
 	}
 	if c.GrowthWindow <= 0 {
 		c.GrowthWindow = d.GrowthWindow
+	}
+	if c.GrowthMinWindow <= 0 {
+		c.GrowthMinWindow = d.GrowthMinWindow
+	}
+	if !(c.GrowthConfidence > 0 && c.GrowthConfidence < 1) {
+		c.GrowthConfidence = d.GrowthConfidence
 	}
 	setIf(&c.GrowthMinR2, d.GrowthMinR2)
 	setIf(&c.RSSGrowthThreshold, d.RSSGrowthThreshold)

@@ -282,3 +282,26 @@ func TestWarmupRampIsNotGrowth(t *testing.T) {
 		t.Errorf("a linear leak does not count as growth: %+v", f)
 	}
 }
+
+// TestGoroutineCensusRepeats: the agent repeats its last census between two
+// (Goroutines.Time stays); the repeats add no points to the fit.
+func TestGoroutineCensusRepeats(t *testing.T) {
+	d := New(Config{GrowthWindow: time.Minute})
+	var census time.Time
+	for sec := 0; sec <= 60; sec++ {
+		s := synth{rss: func(float64) float64 { return 50 * mib }, goroutines: func(sec float64) int { return 100 + int(sec) }}.sample(float64(sec))
+		if sec%10 == 0 {
+			census = s.Time
+		}
+		s.Goroutines.Time = census
+		s.Goroutines.Total = 100 + int(census.Sub(t0).Seconds())
+		d.Update(s)
+	}
+	if n := len(d.grow.goroutines.pts); n != 7 {
+		t.Errorf("%d points from 7 censuses", n)
+	}
+	f, ok := d.grow.goroutines.fit(0)
+	if !ok || math.Abs(f.PerHour-3600) > 1e-6 || f.R2 < 0.999 {
+		t.Errorf("fit %+v ok %v, want 3600/h with R² 1", f, ok)
+	}
+}

@@ -128,7 +128,7 @@ func (p *Pods) Lookup(podUID, containerID string) (agent.Pod, bool) {
 		return agent.Pod{}, false
 	}
 	return agent.Pod{Name: pod.Name, Namespace: pod.Namespace, Container: containerName(pod, containerID), Ignored: ignored(pod),
-		Labels: pod.Labels}, true
+		Labels: pod.Labels, Owner: owner(pod)}, true
 }
 
 // objectUID is the API object's UID of the pod whose cgroup has podUID: the

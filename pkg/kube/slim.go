@@ -14,8 +14,8 @@ import (
 const mirrorAnnotation = "kubernetes.io/config.mirror"
 
 // slim keeps of a pod only what Lookup needs — names, UID, labels (for the
-// agent's pod selector), the two annotations memsight reads, the node, and
-// each container's name and ID —
+// agent's pod selector), its controller reference (the workload), the two
+// annotations memsight reads, the node, and each container's name and ID —
 // so the informer's cache costs a few hundred bytes per pod rather than the
 // full object (managedFields, spec, conditions). Other objects (the
 // informer's tombstones) pass unchanged.
@@ -28,7 +28,7 @@ func slim(obj any) (any, error) {
 		TypeMeta: p.TypeMeta,
 		ObjectMeta: metav1.ObjectMeta{
 			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
-			DeletionTimestamp: p.DeletionTimestamp, Labels: p.Labels,
+			DeletionTimestamp: p.DeletionTimestamp, Labels: p.Labels, OwnerReferences: slimOwner(p.OwnerReferences),
 		},
 		Spec: corev1.PodSpec{NodeName: p.Spec.NodeName},
 		Status: corev1.PodStatus{

@@ -125,21 +125,7 @@ func (s *Session) attachAlloc() error {
 }
 
 // run is the governor's goroutine; close stops it and waits.
-func (a *allocState) run() {
-	defer close(a.done)
-	t := time.NewTicker(allocGovernPeriod)
-	defer t.Stop()
-	for {
-		select {
-		case <-a.stop:
-			return
-		case now := <-t.C:
-			a.mu.Lock()
-			a.govern(now)
-			a.mu.Unlock()
-		}
-	}
-}
+func (a *allocState) run() { governLoop(allocGovernPeriod, a.stop, a.done, &a.mu, a.govern) }
 
 // AllocPoints lists the attached allocation probes (none without
 // AttachConfig.AllocProbes).

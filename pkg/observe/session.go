@@ -205,19 +205,23 @@ func (s *Session) Points() []string {
 // limits the probes to that process; 0 attaches them for every process of
 // the file (the agent's shared attachments).
 func ProbeTarget(procRoot string, exePID, filterPID int, bin *goexe.Binary, tr probe.Trace) probe.Target {
-	goid := int64(-1)
+	goid, schedPC := int64(-1), int64(-1)
 	if off, ok := bin.Layout.Off("runtime.g.goid"); ok {
 		goid = off
 	}
+	if off, ok := bin.Layout.Off("runtime.g.sched.pc"); ok {
+		schedPC = off
+	}
 	return probe.Target{
-		ExePath:    filepath.Join(procRoot, strconv.Itoa(exePID), "exe"),
-		PID:        filterPID,
-		Points:     bin.Probes,
-		GoMinor:    bin.Version.Minor,
-		Arch:       bin.Arch,
-		GoidOffset: goid,
-		Funcs:      bin,
-		Trace:      tr,
+		ExePath:       filepath.Join(procRoot, strconv.Itoa(exePID), "exe"),
+		PID:           filterPID,
+		Points:        bin.Probes,
+		GoMinor:       bin.Version.Minor,
+		Arch:          bin.Arch,
+		GoidOffset:    goid,
+		SchedPCOffset: schedPC,
+		Funcs:         bin,
+		Trace:         tr,
 	}
 }
 

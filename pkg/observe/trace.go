@@ -72,18 +72,22 @@ func (s *Session) startTrace(att *probe.Attachment) {
 	go t.run()
 }
 
-func (t *traceState) run() {
-	defer close(t.done)
-	tick := time.NewTicker(tracePeriod)
+func (t *traceState) run() { governLoop(tracePeriod, t.stop, t.done, &t.mu, t.govern) }
+
+// governLoop runs an overhead governor every period, under mu, until stop
+// is closed; then it closes done.
+func governLoop(period time.Duration, stop <-chan struct{}, done chan<- struct{}, mu *sync.Mutex, govern func(time.Time)) {
+	defer close(done)
+	tick := time.NewTicker(period)
 	defer tick.Stop()
 	for {
 		select {
-		case <-t.stop:
+		case <-stop:
 			return
 		case now := <-tick.C:
-			t.mu.Lock()
-			t.govern(now)
-			t.mu.Unlock()
+			mu.Lock()
+			govern(now)
+			mu.Unlock()
 		}
 	}
 }

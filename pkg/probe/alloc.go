@@ -12,11 +12,12 @@ import (
 	"github.com/memsight/memsight/pkg/goexe"
 )
 
-// Sizes of the allocation maps (bpf/alloc.bpf.c, bpf/include/memsight/alloc.h).
+// Sizes of the allocation maps and records, from the object's enum limit
+// (bpf/include/memsight/maps.h).
 const (
-	maxAllocSlots   = 1024
-	allocMaxFrames  = 32
-	allocNumClasses = 68
+	maxAllocSlots   = int(memsightLimitALLOC_MAX_SLOTS)
+	allocMaxFrames  = int(memsightLimitALLOC_MAX_FRAMES)
+	allocNumClasses = int(memsightLimitALLOC_NUM_CLASSES)
 )
 
 // AllocTarget is what AttachAlloc needs to probe one process's allocations.
@@ -116,7 +117,7 @@ func (p *Probes) AttachAlloc(t AllocTarget) (*AllocAttachment, error) {
 		a.mu.Lock()
 		a.probes = append(a.probes, pr) // owns the slot from here on
 		a.mu.Unlock()
-		l, err := p.uprobe(ex, p.objs.AllocProbe, best.Offset, t.PID, cookie|uint64(slot))
+		l, err := p.uprobe(ex, p.objs.AllocProbe, best.Offset, t.PID, cookieWithIndex(cookie, slot))
 		if err != nil {
 			err = fmt.Errorf("attaching %s at %#x (file offset %#x) of %s: %w", ap.Name(), best.Addr, best.Offset, t.ExePath, err)
 			return nil, errors.Join(err, a.Close())
@@ -127,34 +128,6 @@ func (p *Probes) AttachAlloc(t AllocTarget) (*AllocAttachment, error) {
 	}
 	p.log.Debug("allocation probes attached", "exe", t.ExePath, "pid", t.PID, "points", len(t.Probes))
 	return a, nil
-}
-
-// allocCookie packs bits 16-63 of an allocation probe's cookie (see
-// bpf/include/memsight/alloc.h); the slot goes in bits 0-15.
-func allocCookie(funcs FuncTable, ap goexe.AllocProbe) (uint64, error) {
-	var mode memsightAllocSizeMode
-	switch ap.Size {
-	case goexe.SizeArg1:
-		mode = memsightAllocSizeModeALLOC_SIZE_ARG1
-	case goexe.SizeArg2:
-		mode = memsightAllocSizeModeALLOC_SIZE_ARG2
-	case goexe.SizePagesArg2:
-		mode = memsightAllocSizeModeALLOC_SIZE_PAGES_ARG2
-	case goexe.SizeSpanArg2:
-		mode = memsightAllocSizeModeALLOC_SIZE_SPAN_ARG2
-	default:
-		return 0, fmt.Errorf("unknown size source %q", ap.Size)
-	}
-	c := uint64(mode) << 16
-	best := ap.Best()
-	if funcs == nil {
-		return c, nil
-	}
-	fn, ok := funcs.FuncAt(ap.Entry.Addr)
-	if !ok || fn.Entry != ap.Entry.Addr || best.Addr < fn.Entry || best.Addr-fn.Entry > 0xff || fn.End <= best.Addr || fn.End-fn.Entry >= 1<<32 {
-		return c, nil
-	}
-	return c | (best.Addr-fn.Entry)<<24 | (fn.End-fn.Entry)<<32, nil
 }
 
 // allocSlot reserves a free alloc_hits slot and zeroes its counters.

@@ -35,15 +35,20 @@ type Target struct {
 	// (goroutine IDs are then reported as 0 and running cleanups are tracked
 	// per thread).
 	GoidOffset int64
+	// SchedPCOffset is the offset of sched.pc in runtime.g (goexe's layout
+	// field "runtime.g.sched.pc"), or 0 or less when unknown. Entry probes
+	// read it to recognize a morestack re-execution (see Funcs); unknown,
+	// such hits count twice.
+	SchedPCOffset int64
 	// Trace selects the probe groups to attach. The zero value attaches
 	// none: memsight's default set reads everything from memory, and the
 	// target pays nothing per object or per GC cycle.
 	Trace Trace
 	// Funcs gives the bounds of the functions with entry probes
-	// (*goexe.Binary implements it). With it, an entry probe's second hit
-	// when the function's prologue calls morestack and restarts it is not
-	// counted twice; without it (nil), such hits count twice (rare: stack
-	// growth or preemption exactly at that call).
+	// (*goexe.Binary implements it). With it and SchedPCOffset, an entry
+	// probe's second hit when the function's prologue calls morestack and
+	// restarts it is not counted twice; without it (nil), such hits count
+	// twice (rare: stack growth or preemption exactly at that call).
 	Funcs FuncTable
 }
 
@@ -98,7 +103,7 @@ type probePlan struct {
 	name   string
 	prog   *ebpf.Program
 	point  *goexe.Point
-	cookie uint64 // bits 16-63 of the BPF cookie (see cookie_* in bpf/include/memsight/maps.h)
+	cookie uint64 // the BPF cookie above its index (funcCookie)
 }
 
 // Attach attaches a uprobe for every located point of t. A point that goexe
@@ -130,7 +135,7 @@ func (p *Probes) Attach(t Target) (*Attachment, error) {
 		return nil, err
 	}
 	for _, pl := range p.plan(t, a.skipped) {
-		l, err := p.uprobe(ex, pl.prog, pl.point.Offset, t.PID, uint64(a.cfg)|pl.cookie)
+		l, err := p.uprobe(ex, pl.prog, pl.point.Offset, t.PID, cookieWithIndex(pl.cookie, a.cfg))
 		if err != nil {
 			err = fmt.Errorf("attaching %s at %s %#x (file offset %#x) of %s: %w",
 				pl.name, pl.point.Func, pl.point.Addr, pl.point.Offset, t.ExePath, err)
@@ -224,30 +229,21 @@ func (p *Probes) plan(t Target, skipped map[string]string) []probePlan {
 	return plan
 }
 
-// funcCookie packs an entry probe's offset from its function's entry and the
-// function's size into bits 16-63 of the probe's BPF cookie; 0 when unknown.
-func funcCookie(funcs FuncTable, entry, probe uint64) uint64 {
-	if funcs == nil {
-		return 0
-	}
-	fn, ok := funcs.FuncAt(entry)
-	if !ok || fn.Entry != entry || probe < entry || probe-entry >= 1<<16 || fn.End <= probe || fn.End-fn.Entry >= 1<<32 {
-		return 0
-	}
-	return (probe-entry)<<16 | (fn.End-fn.Entry)<<32
-}
-
 // newConfig stores t's per-binary parameters in a free binconfigs slot and
 // returns its index, which every probe of the attachment carries as cookie.
 func (p *Probes) newConfig(t Target) (uint32, error) {
 	c := memsightBinconfig{
 		GoidOff:     t.GoidOffset,
+		SchedPcOff:  t.SchedPCOffset,
 		GoMinor:     uint32(t.GoMinor),
 		CleanupMode: uint32(cleanupMode(t.GoMinor)),
 		Flags:       uint32(memsightBinconfigFlagCFG_VALID),
 	}
 	if c.GoidOff < 0 {
 		c.GoidOff = -1
+	}
+	if c.SchedPcOff <= 0 {
+		c.SchedPcOff = -1
 	}
 	switch t.Arch {
 	case goexe.AMD64:

@@ -45,12 +45,15 @@
 // # Regenerating the BPF object
 //
 // The generated memsight_{x86,arm64}_bpfel.{go,o} files are committed, so
-// building memsight needs no C toolchain. After changing bpf/, run
+// building memsight needs no C toolchain (and so are the unit tests' object,
+// bpftest_{x86,arm64}_bpfel_test.{go,o}, see bpf/README.md). After changing
+// bpf/, run
 //
 //	go generate ./pkg/probe
 //
-// which needs clang-14, llvm-strip and libbpf-dev (<bpf/bpf_helpers.h>, and
-// <linux/bpf.h> from linux-libc-dev). The output is deterministic for a given
+// (or make generate, which checks the compiler) with clang-14 and
+// llvm-strip-14, and <linux/bpf.h> from linux-libc-dev; the libbpf headers
+// are vendored in bpf/include/bpf. The output is deterministic for a given
 // clang version and carries only relative paths; CI regenerates it and fails
 // on any difference (make check-generated).
 package probe

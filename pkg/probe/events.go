@@ -49,10 +49,11 @@ func (k EventKind) String() string {
 	return fmt.Sprintf("EventKind(%d)", uint16(k))
 }
 
-// STW reasons (Go's stwReason, 1.21+) that belong to the GC.
+// STW reasons (Go's stwReason, 1.21+) that belong to the GC, as in Event.Reason
+// (the object's enum stw_reason).
 const (
-	STWReasonGCMarkTerm  = 1
-	STWReasonGCSweepTerm = 2
+	STWReasonGCMarkTerm  = uint8(memsightStwReasonSTW_GC_MARK_TERM)
+	STWReasonGCSweepTerm = uint8(memsightStwReasonSTW_GC_SWEEP_TERM)
 )
 
 // Event is one ring-buffer record: a finalizer or cleanup starting or
@@ -117,7 +118,7 @@ func (p *Probes) Run(ctx context.Context, fn func(Event)) error {
 	}()
 
 	// The BPF side does not wake the reader for each record (see event_submit
-	// in bpf/include/memsight/maps.h): poll.
+	// in bpf/state.bpf.c): poll.
 	var rec ringbuf.Record
 	for {
 		rd.SetDeadline(time.Now().Add(p.poll))

@@ -89,14 +89,15 @@ func selfTarget(t *testing.T) Target {
 	})
 	must(err1)
 	return Target{
-		Trace:      Trace{Finalizers: true, GC: true}, // everything these tests check
-		Funcs:      l,
-		ExePath:    exe,
-		PID:        os.Getpid(),
-		Points:     pts,
-		GoMinor:    goMinor(t, runtime.Version()),
-		Arch:       goexe.Arch(runtime.GOARCH),
-		GoidOffset: goidOffset(t, f, exe),
+		Trace:         Trace{Finalizers: true, GC: true}, // everything these tests check
+		Funcs:         l,
+		ExePath:       exe,
+		PID:           os.Getpid(),
+		Points:        pts,
+		GoMinor:       goMinor(t, runtime.Version()),
+		Arch:          goexe.Arch(runtime.GOARCH),
+		GoidOffset:    goidOffset(t, f, exe),
+		SchedPCOffset: layoutOffset(t, exe, "runtime.g.sched.pc"),
 	}
 }
 
@@ -196,14 +197,21 @@ func goidOffset(t *testing.T, f *elf.File, exe string) int64 {
 	if off, ok := dwarfGoidOffset(f); ok {
 		return off
 	}
+	return layoutOffset(t, exe, "runtime.g.goid")
+}
+
+// layoutOffset returns the offset of a runtime struct field (goexe's name,
+// "runtime.g.sched.pc") from goexe's layout of exe, -1 when unknown.
+func layoutOffset(t *testing.T, exe, field string) int64 {
+	t.Helper()
 	b, err := goexe.Open(exe)
 	if err != nil {
 		t.Fatalf("inspecting %s: %v", exe, err)
 	}
 	defer b.Close()
-	off, ok := b.Layout.Off("runtime.g.goid")
+	off, ok := b.Layout.Off(field)
 	if !ok {
-		t.Logf("runtime.g.goid offset unknown (no DWARF, goexe layout %q)", b.Layout.Source)
+		t.Logf("%s offset unknown (goexe layout %q)", field, b.Layout.Source)
 		return -1
 	}
 	return off

@@ -56,6 +56,7 @@ type memsightAllocStat struct {
 type memsightBinconfig struct {
 	_           structs.HostLayout
 	GoidOff     int64
+	SchedPcOff  int64
 	FvSpOff     uint32
 	GoMinor     uint32
 	CleanupMode uint32
@@ -75,6 +76,19 @@ const (
 	memsightCleanupModeCLEANUP_GO124 memsightCleanupMode = 1
 	memsightCleanupModeCLEANUP_GO125 memsightCleanupMode = 2
 	memsightCleanupModeCLEANUP_GO126 memsightCleanupMode = 3
+)
+
+type memsightCookieLayout uint32
+
+const (
+	memsightCookieLayoutCOOKIE_INDEX_BITS        memsightCookieLayout = 16
+	memsightCookieLayoutCOOKIE_ENTRY_DELTA_SHIFT memsightCookieLayout = 16
+	memsightCookieLayoutCOOKIE_ENTRY_DELTA_BITS  memsightCookieLayout = 16
+	memsightCookieLayoutCOOKIE_ALLOC_MODE_SHIFT  memsightCookieLayout = 16
+	memsightCookieLayoutCOOKIE_ALLOC_MODE_BITS   memsightCookieLayout = 8
+	memsightCookieLayoutCOOKIE_ALLOC_DELTA_SHIFT memsightCookieLayout = 24
+	memsightCookieLayoutCOOKIE_ALLOC_DELTA_BITS  memsightCookieLayout = 8
+	memsightCookieLayoutCOOKIE_FUNC_SIZE_SHIFT   memsightCookieLayout = 32
 )
 
 type memsightEntryArgs struct {
@@ -133,6 +147,21 @@ type memsightExitEvent struct {
 	State memsightProcState
 }
 
+type memsightLimit uint32
+
+const (
+	memsightLimitMAX_PROCS         memsightLimit = 16384
+	memsightLimitMAX_BINCONFIGS    memsightLimit = 1024
+	memsightLimitMAX_RUNS          memsightLimit = 16384
+	memsightLimitMAX_ENTRY_LAST    memsightLimit = 16384
+	memsightLimitMAX_STW_STOPS     memsightLimit = 1024
+	memsightLimitRINGBUF_BYTES     memsightLimit = 1048576
+	memsightLimitALLOC_MAX_SITES   memsightLimit = 16384
+	memsightLimitALLOC_MAX_SLOTS   memsightLimit = 1024
+	memsightLimitALLOC_NUM_CLASSES memsightLimit = 68
+	memsightLimitALLOC_MAX_FRAMES  memsightLimit = 32
+)
+
 type memsightProcState struct {
 	_               structs.HostLayout
 	FinRegistered   uint64
@@ -172,6 +201,13 @@ type memsightRunKey struct {
 	ByTid uint32
 	Id    uint64
 }
+
+type memsightStwReason uint32
+
+const (
+	memsightStwReasonSTW_GC_MARK_TERM  memsightStwReason = 1
+	memsightStwReasonSTW_GC_SWEEP_TERM memsightStwReason = 2
+)
 
 type memsightStwStop struct {
 	_      structs.HostLayout
@@ -214,9 +250,12 @@ const (
 	memsightVarUnusedAllocSizeMode = "unused_alloc_size_mode"
 	memsightVarUnusedBinconfigFlag = "unused_binconfig_flag"
 	memsightVarUnusedCleanupMode   = "unused_cleanup_mode"
+	memsightVarUnusedCookieLayout  = "unused_cookie_layout"
 	memsightVarUnusedEventFlag     = "unused_event_flag"
 	memsightVarUnusedEventKind     = "unused_event_kind"
 	memsightVarUnusedExitEvent     = "unused_exit_event"
+	memsightVarUnusedLimit         = "unused_limit"
+	memsightVarUnusedStwReason     = "unused_stw_reason"
 )
 
 // loadMemsight returns the embedded CollectionSpec for memsight.
@@ -303,9 +342,12 @@ type memsightVariableSpecs struct {
 	UnusedAllocSizeMode *ebpf.VariableSpec `ebpf:"unused_alloc_size_mode"`
 	UnusedBinconfigFlag *ebpf.VariableSpec `ebpf:"unused_binconfig_flag"`
 	UnusedCleanupMode   *ebpf.VariableSpec `ebpf:"unused_cleanup_mode"`
+	UnusedCookieLayout  *ebpf.VariableSpec `ebpf:"unused_cookie_layout"`
 	UnusedEventFlag     *ebpf.VariableSpec `ebpf:"unused_event_flag"`
 	UnusedEventKind     *ebpf.VariableSpec `ebpf:"unused_event_kind"`
 	UnusedExitEvent     *ebpf.VariableSpec `ebpf:"unused_exit_event"`
+	UnusedLimit         *ebpf.VariableSpec `ebpf:"unused_limit"`
+	UnusedStwReason     *ebpf.VariableSpec `ebpf:"unused_stw_reason"`
 }
 
 // memsightObjects contains all objects after they have been loaded into the kernel.
@@ -369,9 +411,12 @@ type memsightVariables struct {
 	UnusedAllocSizeMode *ebpf.Variable `ebpf:"unused_alloc_size_mode"`
 	UnusedBinconfigFlag *ebpf.Variable `ebpf:"unused_binconfig_flag"`
 	UnusedCleanupMode   *ebpf.Variable `ebpf:"unused_cleanup_mode"`
+	UnusedCookieLayout  *ebpf.Variable `ebpf:"unused_cookie_layout"`
 	UnusedEventFlag     *ebpf.Variable `ebpf:"unused_event_flag"`
 	UnusedEventKind     *ebpf.Variable `ebpf:"unused_event_kind"`
 	UnusedExitEvent     *ebpf.Variable `ebpf:"unused_exit_event"`
+	UnusedLimit         *ebpf.Variable `ebpf:"unused_limit"`
+	UnusedStwReason     *ebpf.Variable `ebpf:"unused_stw_reason"`
 }
 
 // memsightPrograms contains all programs after they have been loaded into the kernel.

@@ -131,9 +131,9 @@ func (p *Probes) AttachMode() string {
 	return "perf_uprobe"
 }
 
-// maxBinconfigs is the size of the binconfigs array (MAX_BINCONFIGS in maps.h):
-// at most this many attachments minus one at a time.
-const maxBinconfigs = 1024
+// maxBinconfigs is the size of the binconfigs array (the object's
+// MAX_BINCONFIGS): at most this many attachments minus one at a time.
+const maxBinconfigs = int(memsightLimitMAX_BINCONFIGS)
 
 func loadError(err error) error {
 	var ve *ebpf.VerifierError

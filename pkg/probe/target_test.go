@@ -45,15 +45,20 @@ func targetFor(t *testing.T, b *goexe.Binary, exe string, pid int) Target {
 			goid = -1
 		}
 	}
+	schedPC, ok := b.Layout.Off("runtime.g.sched.pc")
+	if !ok {
+		schedPC = -1
+	}
 	return Target{
-		Trace:      Trace{Finalizers: true, GC: true}, // everything these tests check
-		Funcs:      b,
-		ExePath:    fmt.Sprintf("/proc/%d/exe", pid),
-		PID:        pid,
-		Points:     b.Probes,
-		GoMinor:    b.Version.Minor,
-		Arch:       b.Arch,
-		GoidOffset: goid,
+		Trace:         Trace{Finalizers: true, GC: true}, // everything these tests check
+		Funcs:         b,
+		ExePath:       fmt.Sprintf("/proc/%d/exe", pid),
+		PID:           pid,
+		Points:        b.Probes,
+		GoMinor:       b.Version.Minor,
+		Arch:          b.Arch,
+		GoidOffset:    goid,
+		SchedPCOffset: schedPC,
 	}
 }
 

@@ -46,9 +46,9 @@ func ReadU8(r Reader, addr uint64) (uint8, error) {
 }
 
 // ReadV reads several spans through any Reader: in one system call for a
-// *Process, one ReadMemory per span otherwise.
+// *Process (or a Budget on one), one ReadMemory per span otherwise.
 func ReadV(r Reader, spans ...Span) error {
-	if p, ok := r.(*Process); ok {
+	if p, ok := r.(vectorReader); ok {
 		want := 0
 		for _, s := range spans {
 			want += len(s.Buf)

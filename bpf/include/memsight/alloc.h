@@ -1,35 +1,27 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Records of the opt-in allocation probes (alloc.bpf.c), shared with
- * pkg/probe (bpf2go -type).
- *
- * An allocation probe's BPF cookie, packed by pkg/probe:
- *   bits 0-15   its slot in alloc_hits (one per attached probe)
- *   bits 16-23  enum alloc_size_mode: where the hit's byte count is
- *   bits 24-31  the probe's offset from its function's entry
- *   bits 32-63  the function's size (0: unknown)
+ * pkg/probe (bpf2go -type). Their cookie: <memsight/cookie.h>.
  */
 #ifndef __MEMSIGHT_ALLOC_H
 #define __MEMSIGHT_ALLOC_H
 
 #include <linux/types.h>
 
-/* Frames kept per stack: the probed function, its caller, 30 more. */
-#define ALLOC_MAX_FRAMES 32
-/* Size classes of the Go heap (runtime _NumSizeClasses, Go 1.20-1.27). */
-#define ALLOC_NUM_CLASSES 68
+#include <memsight/maps.h>
 
+/* Where an allocation probe's hit finds its byte count (cookie bits 16-23). */
 enum alloc_size_mode {
-	ALLOC_SIZE_ARG1 = 0,      /* argument 1 is the object size */
-	ALLOC_SIZE_ARG2 = 1,      /* argument 2 is the object size */
+	ALLOC_SIZE_ARG1 = 0,       /* argument 1 is the object size */
+	ALLOC_SIZE_ARG2 = 1,       /* argument 2 is the object size */
 	ALLOC_SIZE_PAGES_ARG2 = 2, /* argument 2 is a count of 8 KiB pages */
-	ALLOC_SIZE_SPAN_ARG2 = 3, /* argument 2 is a spanClass: one span of its size class */
+	ALLOC_SIZE_SPAN_ARG2 = 3,  /* argument 2 is a spanClass: one span of its size class */
 };
 
 /* alloc_counters indexes (global, summed over CPUs). */
 enum alloc_counter {
-	ALLOC_CNT_NESTED = 0,    /* hits inside a probed allocation call: not recorded again */
-	ALLOC_CNT_STACK_ERR = 1, /* the user stack could not be read */
+	ALLOC_CNT_NESTED = 0,     /* hits inside a probed allocation call: not recorded again */
+	ALLOC_CNT_STACK_ERR = 1,  /* the user stack could not be read */
 	ALLOC_CNT_SITES_FULL = 2, /* alloc_sites was full: the hit's site is lost */
 	ALLOC_CNT_MAX = 3,
 };

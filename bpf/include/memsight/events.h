@@ -28,11 +28,17 @@ enum event_flag {
 	EVF_NO_PC = 8,    /* *_START: the function's PC could not be read */
 };
 
+/* Go's stwReason values (runtime/proc.go, 1.21+) that belong to the GC. */
+enum stw_reason {
+	STW_GC_MARK_TERM = 1,  /* GC mark termination */
+	STW_GC_SWEEP_TERM = 2, /* GC sweep termination */
+};
+
 /* Every ring-buffer record starts with this; kind comes first. */
 struct event {
 	__u16 kind;        /* enum event_kind */
 	__u16 flags;       /* enum event_flag */
-	__u32 reason;      /* EV_STW_END: Go's stwReason (1 = GC mark termination) */
+	__u32 reason;      /* EV_STW_END: Go's stwReason (enum stw_reason) */
 	__u32 tgid;        /* process (init PID namespace) */
 	__u32 tid;         /* thread that hit the probe */
 	__u64 ts_ns;       /* bpf_ktime_get_ns(): CLOCK_MONOTONIC */
@@ -91,14 +97,17 @@ enum binconfig_flag {
 
 /*
  * Per-attachment configuration, indexed by the BPF cookie of every probe of
- * that attachment (an index into the binconfigs array).
+ * that attachment (an index into the binconfigs array): what pkg/probe knows
+ * of the binary, its runtime.g offsets from pkg/goexe's layout (DWARF, else
+ * the per-version table).
  */
 struct binconfig {
-	__s64 goid_off;    /* offset of goid in runtime.g; < 0 when unknown */
-	__u32 fv_sp_off;   /* *funcval at SP+this at the CALL reflectcall (amd64 8, arm64 16) */
-	__u32 go_minor;    /* Go 1.x minor version of the binary */
+	__s64 goid_off;     /* offset of goid in runtime.g; < 0 when unknown */
+	__s64 sched_pc_off; /* offset of sched.pc in runtime.g; < 0 when unknown (see entry.bpf.c) */
+	__u32 fv_sp_off;    /* *funcval at SP+this at the CALL reflectcall (amd64 8, arm64 16) */
+	__u32 go_minor;     /* Go 1.x minor version of the binary */
 	__u32 cleanup_mode; /* enum cleanup_mode */
-	__u32 flags;       /* enum binconfig_flag */
+	__u32 flags;        /* enum binconfig_flag */
 };
 
 /* A running cleanup, keyed by goroutine (or by thread when goid is unknown). */

@@ -34,7 +34,7 @@ typedef struct pt_regs go_regs;
 #define GO_G(r) ((r)->r14)
 #define GO_SP(r) ((r)->rsp)
 #define GO_IP(r) ((r)->rip) /* the probed instruction */
-#define GO_FP(r) ((r)->rbp)  /* frame pointer: [FP] = caller's FP, [FP+8] = return address */
+#define GO_FP(r) ((r)->rbp) /* frame pointer: [FP] = caller's FP, [FP+8] = return address */
 
 #elif defined(__TARGET_ARCH_arm64)
 
@@ -62,10 +62,9 @@ typedef struct user_pt_regs go_regs;
 #endif
 
 /*
- * runtime.g starts with stack{lo, hi}, stackguard0, stackguard1, _panic,
- * _defer, m, then sched (gobuf{sp, pc, ...}) in every Go version memsight
- * supports (1.20-1.27, amd64 and arm64): sched.pc is at 64.
+ * Offsets inside runtime.g (goid, sched.pc) are not constants here: they come
+ * from the binary's layout (pkg/goexe) with the per-binary config, struct
+ * binconfig in <memsight/events.h>.
  */
-#define GO_G_SCHED_PC 64
 
 #endif /* __MEMSIGHT_GOABI_H */

@@ -21,6 +21,12 @@ type Source interface {
 type Config struct {
 	Source Source
 	Logger *slog.Logger // nil discards
+	// Profiles, when set, serves the pprof endpoints, the evidence and the
+	// scrape targets (pprof.go, evidence.go, targets.go).
+	Profiles Profiles
+	// Address is the agent's address in the scrape targets ("" : the Host
+	// of the request); Node names the machine (label node).
+	Address, Node string
 }
 
 // ProcessList is the body of GET /api/v1/processes.
@@ -55,6 +61,10 @@ type FindingEntry struct {
 	Namespace   string `json:"namespace"`
 	Container   string `json:"container"`
 	observe.Finding
+	// EvidenceURL is the path of the finding's evidence on the agent
+	// (GET it for the sample, census and profile links); it is captured a
+	// moment after the finding fires.
+	EvidenceURL string `json:"evidence_url,omitempty"`
 }
 
 // New returns the API's handler.
@@ -65,19 +75,28 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	s := &server{src: cfg.Source, log: cfg.Logger.With("component", "api")}
+	s := &server{src: cfg.Source, log: cfg.Logger.With("component", "api"), prof: cfg.Profiles, addr: cfg.Address, node: cfg.Node}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/processes", s.processes)
 	mux.HandleFunc("GET /api/v1/processes/{pid}", s.process)
 	mux.HandleFunc("GET /api/v1/findings", s.findings)
+	if s.prof != nil {
+		mux.HandleFunc("GET /api/v1/processes/{pid}/pprof/{kind}", s.pprof)
+		mux.HandleFunc("GET /api/v1/targets", s.targets)
+		mux.HandleFunc("GET /api/v1/evidence", s.evidenceList)
+		mux.HandleFunc("GET /api/v1/evidence/{id}", s.evidence)
+		mux.HandleFunc("GET /api/v1/evidence/{id}/{when}/{name}", s.evidenceProfile)
+	}
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	mux.HandleFunc("GET /readyz", s.readyz)
 	return mux, nil
 }
 
 type server struct {
-	src Source
-	log *slog.Logger
+	src        Source
+	log        *slog.Logger
+	prof       Profiles
+	addr, node string
 }
 
 func (s *server) processes(w http.ResponseWriter, _ *http.Request) {
@@ -127,9 +146,18 @@ func (s *server) findings(w http.ResponseWriter, _ *http.Request) {
 		out.Findings = append(out.Findings, FindingEntry{
 			PID: p.PID, Comm: p.Comm, GoVersion: p.GoVersion, ContainerID: p.ContainerID,
 			PodUID: p.PodUID, Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Finding: f,
+			EvidenceURL: s.evidenceURL(p.PID, f),
 		})
 	}
 	s.write(w, http.StatusOK, out)
+}
+
+// evidenceURL links an active finding to its evidence ("" without Profiles).
+func (s *server) evidenceURL(pid int, f observe.Finding) string {
+	if s.prof == nil {
+		return ""
+	}
+	return EvidenceURL(agent.EvidenceID(pid, f.Kind, f.Since))
 }
 
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {

@@ -34,6 +34,11 @@ type Event struct {
 	Namespace   string         `json:"namespace,omitempty"`
 	Container   string         `json:"container,omitempty"` // container name, likewise
 	Evidence    map[string]any `json:"evidence,omitempty"`
+	// EvidenceURL is the path, on the agent of Node, of what the agent
+	// kept when the finding fired (and resolved): GET it for the sample,
+	// the goroutine census and the profiles' links. In memory only: an
+	// agent restart loses it.
+	EvidenceURL string `json:"evidence_url,omitempty"`
 }
 
 // key identifies a finding of a process; Since tells a PID's new process
@@ -96,6 +101,7 @@ func newEvent(p agent.Process, f observe.Finding, node string) Event {
 		Status: StatusFiring, Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Since: f.Since, Node: node,
 		PID: p.PID, Comm: p.Comm, Exe: p.Exe, GoVersion: p.GoVersion, ContainerID: p.ContainerID, PodUID: p.PodUID,
 		Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Evidence: f.Evidence,
+		EvidenceURL: "/api/v1/evidence/" + agent.EvidenceID(p.PID, f.Kind, f.Since),
 	}
 }
 

@@ -43,6 +43,9 @@ func body(ev Event, format string) ([]byte, error) {
 		}
 	}
 	a := Alert{Labels: labels, Annotations: map[string]string{"summary": ev.Summary}, StartsAt: ev.Since, EndsAt: ev.ResolvedAt}
+	if ev.EvidenceURL != "" {
+		a.Annotations["evidence_url"] = ev.EvidenceURL
+	}
 	return json.Marshal([]Alert{a})
 }
 

@@ -131,6 +131,9 @@ func TestFireOnceResolveOnce(t *testing.T) {
 		if ev.Kind != "finalizer_stall" || ev.PID != 42 || ev.Comm != "svc" || ev.Node != "node-1" || !ev.Since.Equal(t0) {
 			t.Errorf("event %+v", ev)
 		}
+		if want := "/api/v1/evidence/" + agent.EvidenceID(42, "finalizer_stall", t0); ev.EvidenceURL != want {
+			t.Errorf("evidence_url %q, want %q", ev.EvidenceURL, want)
+		}
 	}
 	if evs[0].ResolvedAt != nil || evs[1].ResolvedAt == nil || evs[0].Evidence["queue"] != 5.0 {
 		t.Errorf("resolved_at %v / %v, evidence %v", evs[0].ResolvedAt, evs[1].ResolvedAt, evs[0].Evidence)

@@ -14,7 +14,8 @@
 //	STEADY leaked=<n>  leaking stopped (after -max leaks, or at SIGUSR1) and a
 //	                   GC ran: from now on no goroutine is created or exits
 //	PROFILE <path>     after SIGUSR2: the goroutine profile was written to
-//	                   <path>.1 (debug=1) and <path>.2 (debug=2)
+//	                   <path>.0 (debug=0: the gzipped protobuf), <path>.1
+//	                   (debug=1) and <path>.2 (debug=2)
 package main
 
 import (
@@ -92,7 +93,7 @@ func total() int64 {
 }
 
 func writeProfiles(path string) error {
-	for _, debug := range []int{1, 2} {
+	for _, debug := range []int{0, 1, 2} {
 		f, err := os.Create(fmt.Sprintf("%s.%d", path, debug))
 		if err != nil {
 			return err
@@ -112,7 +113,7 @@ func main() {
 	rate := flag.Int("rate", 5000, "goroutines leaked per second")
 	maxLeaks := flag.Int("max", 0, "stop leaking after this many (0: at SIGUSR1)")
 	nOthers := flag.Int("others", 3, "goroutines parked in each of select, sync.Mutex.Lock and time.Sleep")
-	profile := flag.String("profile", "", "on SIGUSR2, write the goroutine profile to this path + .1 and .2")
+	profile := flag.String("profile", "", "on SIGUSR2, write the goroutine profile to this path + .0, .1 and .2")
 	every := flag.Duration("print", 20*time.Millisecond, "NG line interval")
 	flag.Parse()
 

@@ -242,6 +242,10 @@
         }
         div.append(dl);
       }
+      if (f.evidence_url) {
+        div.append(el("p", { class: "evidence-link" },
+          el("a", { href: f.evidence_url, "data-role": "evidence" }, "evidence: the sample, goroutines and heap profile when it fired")));
+      }
       div.addEventListener("click", () => select(f.pid));
       return div;
     }));
@@ -260,6 +264,11 @@
     box.setAttribute("data-pid", p.pid);
     box.replaceChildren(...SERIES.map((s) =>
       el("div", { class: "chart", "data-series": s.key }, el("h3", {}, s.title), chart(p.pid, s, 360, 110, true))));
+    if (p.state === "watching") {
+      const base = "/api/v1/processes/" + p.pid + "/pprof/";
+      box.append(el("p", { class: "profiles", "data-role": "profiles" }, "pprof, read now: ",
+        el("a", { href: base + "heap" }, "heap"), " · ", el("a", { href: base + "goroutine" }, "goroutine")));
+    }
   }
 
   function select(pid) {

@@ -1,6 +1,7 @@
-/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /*
- * Function-entry probes and the prologue's stack check.
+ * Function-entry probes and the prologue's stack check. Part of
+ * memsight.bpf.c, after state.bpf.c.
  *
  * A Go function whose prologue finds its stack guard exceeded calls morestack
  * and is then restarted at its entry with the same arguments, so an entry
@@ -19,48 +20,29 @@
  * immediately follows a re-executed call with the same arguments (only a
  * no-op call, such as SetFinalizer(x, nil) twice, can do that).
  *
- * The function's bounds come with the BPF cookie (see cookie_* in maps.h);
- * without them (size 0) no hit is filtered.
+ * The function's bounds come with the BPF cookie (<memsight/cookie.h>), the
+ * offset of sched.pc in runtime.g with the attachment's config (struct
+ * binconfig); without either (size 0, offset unknown) no hit is filtered.
  */
-#ifndef __MEMSIGHT_ENTRY_H
-#define __MEMSIGHT_ENTRY_H
+#include <stdbool.h>
 
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include <memsight/events.h>
+#include <memsight/goabi.h>
 #include <memsight/maps.h>
-
-enum entry_probe {
-	ENTRY_QUEUEFINALIZER = 1,
-	ENTRY_SETFINALIZER = 2,
-	ENTRY_CLEANUP_ENQUEUE = 3,
-};
-
-struct entry_key {
-	__u64 g;
-	__u32 tgid;
-	__u32 probe; /* enum entry_probe */
-};
-
-struct entry_args {
-	__u64 a1, a2, a3, a4;
-};
-
-/* Last entry hit per (process, goroutine, probe); old goroutines age out. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, struct entry_key);
-	__type(value, struct entry_args);
-} entry_last SEC(".maps");
 
 /*
  * Reports whether this entry hit re-executes the previous one after the
  * prologue called morestack. nargs (2 or 4) is how many argument registers
  * the function takes: the others are not restored and must not be compared.
  */
-static __always_inline bool entry_repeated(go_regs *ctx, __u32 tgid, __u32 probe, int nargs)
+static __always_inline bool entry_repeated(go_regs *ctx, __u64 cookie, const struct binconfig *c, __u32 tgid,
+                                           __u32 probe, int nargs)
 {
-	__u64 cookie = bpf_get_attach_cookie(ctx);
-	__u64 size = cookie_func_size(cookie), entry = GO_IP(ctx) - cookie_func_delta(cookie);
-	struct entry_key k = {.g = GO_G(ctx), .tgid = tgid, .probe = probe};
+	__u64 size = cookie_func_size(cookie), entry = GO_IP(ctx) - cookie_entry_delta(cookie);
+	struct entry_key k = { .g = GO_G(ctx), .tgid = tgid, .probe = probe };
 	struct entry_args now = {
 		.a1 = GO_ARG1(ctx),
 		.a2 = GO_ARG2(ctx),
@@ -71,14 +53,12 @@ static __always_inline bool entry_repeated(go_regs *ctx, __u32 tgid, __u32 probe
 	bool repeated = false;
 	__u64 sched_pc;
 
-	if (!size || !k.g)
+	if (!size || !k.g || !c || c->sched_pc_off <= 0 || c->sched_pc_off > G_FIELD_MAX)
 		return false;
 	last = bpf_map_lookup_elem(&entry_last, &k);
 	if (last && last->a1 == now.a1 && last->a2 == now.a2 && last->a3 == now.a3 && last->a4 == now.a4 &&
-	    !bpf_probe_read_user(&sched_pc, sizeof(sched_pc), (const void *)(k.g + GO_G_SCHED_PC)))
+	    !bpf_probe_read_user(&sched_pc, sizeof(sched_pc), (const void *)(k.g + (__u64)c->sched_pc_off)))
 		repeated = sched_pc >= entry && sched_pc < entry + size;
 	bpf_map_update_elem(&entry_last, &k, &now, BPF_ANY);
 	return repeated;
 }
-
-#endif /* __MEMSIGHT_ENTRY_H */

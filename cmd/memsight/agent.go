@@ -35,6 +35,7 @@ const agentCacheSize = 64
 type agentOptions struct {
 	bpfStats    bool
 	listen      string
+	pprof       string
 	excludeComm string
 	includeComm string
 	filters     filterFlags
@@ -88,6 +89,7 @@ matching is detached at its next sample.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", ":9464", "address of the HTTP server (the page at /, /metrics, /api/v1/..., /healthz, /readyz)")
+	f.StringVar(&o.pprof, "pprof", "", "serve the agent's own Go profiles (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060; off by default, never on --listen")
 	f.DurationVar(&o.cfg.Interval, "interval", agent.DefaultInterval, "time between two samples of a process")
 	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes: a safety net behind exec events (250ms when exec events are unavailable and this is left at its default)")
 	f.DurationVar(&o.cfg.Reconcile, "reconcile-interval", agent.DefaultReconcile, "how often every process is checked again (late execs, failed attaches)")
@@ -236,6 +238,14 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		return fmt.Errorf("listening on --listen %s: %w", set.Listen, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if set.Pprof != "" {
+		pp, err := startPprof(set.Pprof, log)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		defer pp.Close()
+	}
 	log.Info("memsight agent listening", "address", ln.Addr().String(), "attach_mode", probes.AttachMode(),
 		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "")
 

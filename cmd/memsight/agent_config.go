@@ -39,6 +39,7 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 		}
 	}
 	set("listen", func() { s.Listen = o.listen })
+	set("pprof", func() { s.Pprof = o.pprof })
 	set("interval", func() { s.Interval = o.cfg.Interval })
 	set("min-process-age", func() { s.MinProcessAge = o.cfg.MinProcessAge })
 	set("max-processes", func() { s.MaxProcesses = o.cfg.MaxProcesses })
@@ -106,7 +107,7 @@ func webhookConfig(s config.Settings) webhook.Config {
 }
 
 // reloader applies a reloaded file to the running agent and webhook sink.
-// Listen and interval changes need a restart; they are reported.
+// Listen, pprof and interval changes need a restart; they are reported.
 func reloader(flags *pflag.FlagSet, o *agentOptions, running config.Settings, ag *agent.Agent, sink *webhook.Sink,
 	warn func(msg string, args ...any),
 ) func(*config.File) error {
@@ -119,9 +120,10 @@ func reloader(flags *pflag.FlagSet, o *agentOptions, running config.Settings, ag
 			return err
 		}
 		sink.SetConfig(webhookConfig(s))
-		if s.Listen != running.Listen || s.Interval != running.Interval {
-			warn("listen and interval changes take effect at the next restart",
-				"listen", running.Listen, "new_listen", s.Listen, "interval", running.Interval, "new_interval", s.Interval)
+		if s.Listen != running.Listen || s.Pprof != running.Pprof || s.Interval != running.Interval {
+			warn("listen, pprof and interval changes take effect at the next restart",
+				"listen", running.Listen, "new_listen", s.Listen, "pprof", running.Pprof, "new_pprof", s.Pprof,
+				"interval", running.Interval, "new_interval", s.Interval)
 		}
 		return nil
 	}

@@ -9,8 +9,11 @@ import (
 type File struct {
 	// Profile names the set of thresholds under Thresholds: dev, staging or
 	// prod (default prod); --profile overrides it.
-	Profile    string        `yaml:"profile"`
-	Listen     string        `yaml:"listen"`
+	Profile string `yaml:"profile"`
+	Listen  string `yaml:"listen"`
+	// Pprof is the address of the agent's own net/http/pprof listener,
+	// separate from Listen; empty (the default) serves none.
+	Pprof      string        `yaml:"pprof"`
 	Interval   time.Duration `yaml:"interval"`
 	Excludes   Excludes      `yaml:"excludes"`
 	Thresholds Thresholds    `yaml:"thresholds"`

@@ -20,6 +20,7 @@ import (
 type Settings struct {
 	Profile     string
 	Listen      string        // "" keeps the flag's default
+	Pprof       string        // the agent's own pprof listener; "": none
 	Interval    time.Duration // 0 keeps the flag's default
 	Detect      detect.Config
 	ExcludeComm *regexp.Regexp
@@ -87,7 +88,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if !ok {
 		return Settings{}, fmt.Errorf("profile: unknown profile %q (allowed: %s)", profile, strings.Join(Profiles(), ", "))
 	}
-	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval,
+	s := Settings{Profile: profile, Listen: f.Listen, Pprof: f.Pprof, Interval: f.Interval,
 		MaxProcesses: f.Excludes.MaxProcesses, MinProcessAge: f.Excludes.MinProcessAge}
 	var errs []error
 	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf(key+": "+format, a...)) }

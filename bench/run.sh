@@ -70,6 +70,7 @@ run() {
 	out=$bench_tmp/workload.out
 	rm -f "$fifo" "$out" "$bench_tmp/attach.json"
 	mkfifo "$fifo"
+	: >"$out" # exists before the workload opens it (after the fifo)
 	"${wl[@]}" "$bench_tmp/workload" -mode "$mode" -duration "$DUR" -wait <"$fifo" >"$out" &
 	pid=$!
 	bench_kill+=("$pid")

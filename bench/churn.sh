@@ -53,7 +53,6 @@ remove_cgroup() {
 }
 bench_cleanup_hook=remove_cgroup
 
-api=http://127.0.0.1:$API_PORT
 agent_args=(--listen "127.0.0.1:$API_PORT" --include-cgroup "^/$cgname\$")
 bench_header "bench/churn.sh: go build -a std without and with memsight agent"
 echo "build:   GOCACHE=\$(new empty dir) GOTOOLCHAIN=local go build -a std ($(go version | cut -d' ' -f3)), in cgroup $cgdir"
@@ -66,7 +65,7 @@ build() {
 	local cache t0 t1
 	cache=$(mktemp -d "$bench_tmp/gocache.XXXXXX")
 	t0=$(bench_now_ms)
-	GOCACHE=$cache GOTOOLCHAIN=local GOFLAGS= bash -c 'echo $$ >"$1/cgroup.procs" && exec go build -a std' - "$cgdir"
+	GOCACHE=$cache GOTOOLCHAIN=local GOFLAGS='' bash -c 'echo $$ >"$1/cgroup.procs" && exec go build -a std' - "$cgdir"
 	t1=$(bench_now_ms)
 	rm -rf "$cache"
 	build_s=$(awk -v d=$((t1 - t0)) 'BEGIN {printf "%.2f", d / 1000}')

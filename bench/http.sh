@@ -63,7 +63,7 @@ passive_opens() {
 # run LOAD MODE: one run; sets run_rps (requests/s), run_conn (new TCP
 # connections per request) and run_cpu (memsight's CPU, % of one core).
 run() {
-	local load=$1 mode=$2 srv ms= out hdr=() po0 po1 t0 t1 rps reqs
+	local load=$1 mode=$2 srv ms='' out hdr=() po0 po1 t0 t1 rps reqs
 	[ "$load" = close ] && hdr=(-H 'Connection: close')
 	bench_start_caddy "$bench_tmp/msbench-caddy" "$PORT" "$SERVER_CPU"
 	srv=$bench_pid

@@ -6,6 +6,7 @@
 # during the run and reported; third-party programs are built from the Go
 # module proxy into $BENCH_CACHE (outside the repository) and reused.
 
+# shellcheck shell=bash disable=SC2034 # the variables set here are read by the scripts
 BENCH_CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/memsight-bench}
 CADDY_VERSION=${CADDY_VERSION:-v2.11.9}
 
@@ -14,7 +15,7 @@ bench_kill=()   # PIDs killed with SIGKILL at exit (targets, load generators)
 bench_term=()   # PIDs stopped with SIGTERM at exit (memsight: detaches its probes)
 bench_loadavg=  # PID of the load-average sampler
 bench_cleanup_hook=:
-bench_pid=      # set by the bench_start_* functions
+bench_pid=      # set by the bench_start_* functions (for the caller)
 
 # bench_init NAME: temporary directory, exit trap, root check.
 bench_init() {
@@ -70,10 +71,10 @@ bench_build_memsight() {
 bench_caddy() {
 	local dir=$BENCH_CACHE/caddy-$CADDY_VERSION
 	local exe=$dir/caddy
-	if ! go version -m "$exe" 2>/dev/null | grep -q "^[[:space:]]mod[[:space:]]github.com/caddyserver/caddy/v2[[:space:]]$CADDY_VERSION[[:space:]]"; then
+	if ! go version -m "$exe" 2>/dev/null | grep -q "^[[:space:]]mod[[:space:]]github.com/caddyserver/caddy/v2[[:space:]]${CADDY_VERSION}[[:space:]]"; then
 		echo "building caddy $CADDY_VERSION from the Go module proxy into $dir (once; about 4 minutes cold)" >&2
 		mkdir -p "$dir"
-		GOTOOLCHAIN=local GOFLAGS= GOBIN=$dir go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION" >&2
+		GOTOOLCHAIN=local GOFLAGS='' GOBIN=$dir go install "github.com/caddyserver/caddy/v2/cmd/caddy@$CADDY_VERSION" >&2
 	fi
 	echo "$exe"
 }
@@ -163,6 +164,7 @@ bench_ticks() {
 	local s
 	s=$(<"/proc/$1/stat")
 	s=${s##*) }
+	# shellcheck disable=SC2086 # split on purpose
 	set -- $s
 	echo $((${12} + ${13}))
 }

@@ -62,7 +62,7 @@ bench_loadavg_start
 
 # run MODE ATTACH(0|1) [memsight flags...]: one run; sets run_ops (ops/s).
 run() {
-	local mode=$1 attach=$2 fifo out pid ms= wl=() mc=()
+	local mode=$1 attach=$2 fifo out pid ms='' wl=() mc=()
 	shift 2
 	[ -n "$WORKLOAD_CPU" ] && wl=(taskset -c "$WORKLOAD_CPU")
 	[ -n "$MEMSIGHT_CPU" ] && mc=(taskset -c "$MEMSIGHT_CPU")

@@ -7,7 +7,8 @@
 #       executables to inspect and attach; each serves on its own port,
 #       idle) plus IDLE idle Go processes (testdata/targets/idle). One agent
 #       with 1 copy, then a new agent with COPIES copies; each is read
-#       SETTLE seconds after it watches every process: RssAnon, RssFile,
+#       SETTLE seconds after it watches every process (all watched: that
+#       many seconds after its start): RssAnon, RssFile,
 #       RssShmem, VmRSS and VmHWM from /proc/PID/status. Per executable:
 #       (RssAnon with COPIES copies − with 1) / (COPIES − 1).
 #   (b) `memsight ps` peak RSS and wall time (/usr/bin/time -v), with 1 and
@@ -18,8 +19,8 @@
 #
 # caddy is built once from the Go module proxy into $BENCH_CACHE. No agent
 # runs during (b) and (c). Needs root, curl, jq and /usr/bin/time.
-# Duration: ≈ 3 min with the defaults (COPIES=8 IDLE=100 SETTLE=30
-# ATTACH_DUR=5s); SETTLE=10 IDLE=20 takes ≈ 1.5 min.
+# Duration: ≈ 1.5 min with the defaults (COPIES=8 IDLE=100 SETTLE=30
+# ATTACH_DUR=5s); SETTLE=10 takes ≈ 1 min.
 set -euo pipefail
 MEMSIGHT=${1:-bin/memsight}
 COPIES=${COPIES:-8}
@@ -62,18 +63,18 @@ metric() { curl -s "$api/metrics" | awk -v m="$1" '$1 == m {print $2}'; }
 # prints its memory row and sets anon_kb.
 agent_memory() {
 	local n=$1 want=$(($1 + IDLE)) deadline ag t0 secs
+	t0=$(bench_now_ms)
 	bench_start_agent "$bench_tmp/agent-$n.log" "${agent_args[@]}"
 	ag=$bench_pid
-	t0=$SECONDS
 	deadline=$((SECONDS + 180))
 	until [ "$(watching)" -ge "$want" ]; do
 		[ "$SECONDS" -lt "$deadline" ] || { echo "only $(watching) of $want processes watched after 180 s" >&2; exit 1; }
 		sleep 0.5
 	done
-	secs=$((SECONDS - t0))
+	secs=$(awk -v d=$(($(bench_now_ms) - t0)) 'BEGIN {printf "%.1f", d / 1000}')
 	sleep "$SETTLE"
 	anon_kb=$(awk '$1 == "RssAnon:" {print $2}' "/proc/$ag/status")
-	printf "%-8s %9s %9s %9s %9s %9s %9s %10s %9s\n" "$n" "$want" "$(metric memsight_agent_attached_binaries)" \
+	printf "%-8s %9s %9s %9s %9s %9s %9s %10s %11s\n" "$n" "$want" "$(metric memsight_agent_attached_binaries)" \
 		"$(bench_status_mib "$ag" RssAnon)" "$(bench_status_mib "$ag" RssFile)" "$(bench_status_mib "$ag" RssShmem)" \
 		"$(bench_status_mib "$ag" VmRSS)" "$(bench_status_mib "$ag" VmHWM)" "${secs}s"
 	bench_stop_memsight "$ag"
@@ -94,7 +95,7 @@ start_caddies 1
 
 echo
 echo "(a) agent memory, MiB (/proc/PID/status), ${SETTLE}s after watching every target"
-printf "%-8s %9s %9s %9s %9s %9s %9s %10s %9s\n" caddies watched binaries RssAnon RssFile RssShmem VmRSS VmHWM "attach in"
+printf "%-8s %9s %9s %9s %9s %9s %9s %10s %11s\n" caddies watched binaries RssAnon RssFile RssShmem VmRSS VmHWM "all watched"
 agent_memory 1
 anon1=$anon_kb
 ps1="$(peak "$MEMSIGHT" ps -o json), $(jq length "$bench_tmp/peak.out") Go processes listed (1 caddy running)"

@@ -12,11 +12,14 @@
 # printed its first sample (attached) and then runs for DUR. Runs alternate:
 # for each of REPS repetitions, every row runs without then with memsight.
 # The ratio (with/without, 1.0000 = no overhead) is the median over the
-# repetitions of the per-pair ratios. Nothing is pinned unless
+# repetitions of the per-pair ratios, of throughput (ops/s) and of ops per
+# second of the workload's CPU time (user+system of all its threads, where
+# the uprobes' cost lands; less sensitive to other load on the machine). Nothing is pinned unless
 # WORKLOAD_CPU (and MEMSIGHT_CPU) name CPUs for taskset.
 #
-# Needs root. Duration: REPS × rows × 2 × (DUR + ~1.5 s): ≈ 5 min with
-# the defaults (REPS=5 DUR=5s, 4 rows); REPS=5 DUR=2s takes ≈ 2.5 min.
+# Needs root. Duration: REPS × rows × 2 × (DUR + ~1.5 s): ≈ 3 min with
+# the defaults (REPS=5 DUR=5s, 3 rows; 4 with fin+trace: ≈ 4 min); REPS=5
+# DUR=2s takes ≈ 1.5 min.
 # ROWS="fin alloc" runs a part.
 set -euo pipefail
 MEMSIGHT=${1:-bin/memsight}
@@ -60,7 +63,8 @@ echo "memsight: $MEMSIGHT attach PID -o json [row flags]; $(pin "$MEMSIGHT_CPU")
 echo "runs:     REPS=$REPS, rows: ${rows[*]}$skipped, alternating without/with"
 bench_loadavg_start
 
-# run MODE ATTACH(0|1) [memsight flags...]: one run; sets run_ops (ops/s).
+# run MODE ATTACH(0|1) [memsight flags...]: one run; sets run_ops (ops/s)
+# and run_eff (ops per CPU-second).
 run() {
 	local mode=$1 attach=$2 fifo out pid ms='' wl=() mc=()
 	shift 2
@@ -89,32 +93,40 @@ run() {
 	exec 3>&-
 	wait "$pid"
 	[ -n "$ms" ] && bench_stop_memsight "$ms"
-	run_ops=$(awk '/ops_per_sec/ {print $2}' "$out")
-	[ -n "$run_ops" ] || { echo "no ops_per_sec from the workload" >&2; cat "$out" >&2; exit 1; }
+	run_ops=$(awk '$1 == "ops_per_sec" {print $2}' "$out")
+	run_eff=$(awk '$3 == "ops_per_cpu_sec" {print $4}' "$out")
+	if [ -z "$run_ops" ] || [ -z "$run_eff" ]; then
+		echo "no ops_per_sec and ops_per_cpu_sec from the workload:" >&2
+		cat "$out" >&2
+		exit 1
+	fi
 }
 
-declare -A base with ratio
+declare -A base with ratio cratio
 echo
-printf "%-4s %-14s %14s %14s %8s\n" rep row "ops/s w/o" "ops/s with" ratio
+printf "%-4s %-14s %14s %14s %8s %14s %14s %8s\n" rep row "ops/s w/o" "ops/s with" ratio "ops/cpu-s w/o" "ops/cpu-s with" "ratio"
 for ((i = 1; i <= REPS; i++)); do
 	for r in "${rows[@]}"; do
 		row "$r"
 		run "$row_mode" 0
-		b=$run_ops
+		b=$run_ops be=$run_eff
 		run "$row_mode" 1 "${row_flags[@]}"
-		w=$run_ops
-		base[$r]+="$b " with[$r]+="$w " ratio[$r]+="$(bench_ratio "$w" "$b") "
-		printf "%-4s %-14s %14.0f %14.0f %8.4f\n" "$i" "$r" "$b" "$w" "$(bench_ratio "$w" "$b")"
+		w=$run_ops we=$run_eff
+		base[$r]+="$b " with[$r]+="$w " ratio[$r]+="$(bench_ratio "$w" "$b") " cratio[$r]+="$(bench_ratio "$we" "$be") "
+		printf "%-4s %-14s %14.0f %14.0f %8.4f %14.0f %14.0f %8.4f\n" "$i" "$r" "$b" "$w" "$(bench_ratio "$w" "$b")" \
+			"$be" "$we" "$(bench_ratio "$we" "$be")"
 	done
 done
 
 echo
 echo "Medians over $REPS pairs (ratio = median of the per-pair with/without; 1.0000 = no overhead):"
-printf "%-14s %14s %14s %8s %17s\n" row "ops/s w/o" "ops/s with" ratio "ratio min..max"
+printf "%-14s %14s %14s %8s %17s %11s %17s\n" row "ops/s w/o" "ops/s with" ratio "ratio min..max" "cpu ratio" "cpu ratio min..max"
 for r in "${rows[@]}"; do
 	# shellcheck disable=SC2086 # word lists
-	printf "%-14s %14.0f %14.0f %8.4f %8.4f..%-8.4f\n" "$r" "$(bench_median ${base[$r]})" "$(bench_median ${with[$r]})" \
-		"$(bench_median ${ratio[$r]})" "$(bench_min ${ratio[$r]})" "$(bench_max ${ratio[$r]})"
+	printf "%-14s %14.0f %14.0f %8.4f %8.4f..%-8.4f %11.4f %8.4f..%-8.4f\n" "$r" "$(bench_median ${base[$r]})" "$(bench_median ${with[$r]})" \
+		"$(bench_median ${ratio[$r]})" "$(bench_min ${ratio[$r]})" "$(bench_max ${ratio[$r]})" \
+		"$(bench_median ${cratio[$r]})" "$(bench_min ${cratio[$r]})" "$(bench_max ${cratio[$r]})"
 done
+echo "(cpu ratio: ops per CPU-second of the workload, with/without)"
 echo
 bench_loadavg_report

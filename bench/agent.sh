@@ -26,7 +26,7 @@
 # production. Needs root, curl and jq. Prints a report; the results are
 # recorded by hand in docs/benchmarks.md. Every process started here is
 # killed on exit. Duration: 4 × (WINDOW + SETTLE) plus the attaches, the
-# STARTS and STALLS series: ≈ 7 min with the defaults (WINDOW=60 SETTLE=5
+# STARTS and STALLS series: ≈ 5 min with the defaults (WINDOW=60 SETTLE=5
 # STARTS=20 STALLS=5); WINDOW=15 STARTS=5 STALLS=3 takes ≈ 2 min.
 set -euo pipefail
 MEMSIGHT=${1:-bin/memsight}

@@ -38,6 +38,7 @@ CADDIES=${CADDIES:-4} # caddy copies among the watched processes
 CONNS=${CONNS:-300}   # idle keep-alive connections held to each caddy
 PORT=${PORT:-19464}
 CADDY_PORT=${CADDY_PORT:-18400} # caddy copy i serves on CADDY_PORT+i
+AGENT_FLAGS=${AGENT_FLAGS:-}    # more agent flags, e.g. "--min-process-age 500ms" (the latencies count from exec)
 cd "$(dirname "$0")/.."
 source bench/lib.sh
 bench_init agent
@@ -54,7 +55,7 @@ for ((i = 1; i <= CADDIES; i++)); do cp "$caddy" "$tmp/msbench-caddy$i"; done
 go build -o "$tmp/holdconns" ./bench/holdconns
 
 bench_header "bench/agent.sh: cost and reaction times of memsight agent"
-echo "agent:   $MEMSIGHT agent --listen 127.0.0.1:$PORT --include-comm '^msbench-' (every other flag at its default)"
+echo "agent:   $MEMSIGHT agent --listen 127.0.0.1:$PORT --include-comm '^msbench-' $AGENT_FLAGS (every other flag at its default)"
 echo "targets: $(bench_describe_exe "$caddy") × $CADDIES copies, $CONNS idle keep-alive connections each;"
 echo "         testdata/targets/idle ($(go version "$tmp/msbench-idle" | awk '{print $NF}')), default and -s -w PIE builds; testdata/targets/finstuck"
 bench_loadavg_start
@@ -62,7 +63,8 @@ bench_loadavg_start
 api=http://127.0.0.1:$PORT
 now_ms() { local t=${EPOCHREALTIME/./}; echo $((t / 1000)); } # wall clock, ms, no fork
 
-bench_start_agent "$tmp/agent.log" --listen "127.0.0.1:$PORT" --include-comm '^msbench-'
+# shellcheck disable=SC2086 # AGENT_FLAGS is a list of flags
+bench_start_agent "$tmp/agent.log" --listen "127.0.0.1:$PORT" --include-comm '^msbench-' $AGENT_FLAGS
 agent=$bench_pid
 grep -m1 'finding new processes' "$tmp/agent.log" | sed 's/^/agent: /'
 

@@ -9,11 +9,9 @@ import (
 type File struct {
 	// Profile names the set of thresholds under Thresholds: dev, staging or
 	// prod (default prod); --profile overrides it.
-	Profile string `yaml:"profile"`
-	Listen  string `yaml:"listen"`
-	// Pprof is the address of the agent's own net/http/pprof listener,
-	// separate from Listen; empty (the default) serves none.
-	Pprof      string        `yaml:"pprof"`
+	Profile    string        `yaml:"profile"`
+	Listen     string        `yaml:"listen"`
+	Pprof      string        `yaml:"pprof"` // the agent's own net/http/pprof listener, apart from Listen; "" (default): none
 	Interval   time.Duration `yaml:"interval"`
 	Excludes   Excludes      `yaml:"excludes"`
 	Thresholds Thresholds    `yaml:"thresholds"`

@@ -119,8 +119,13 @@ fmt: ## gofmt the tree and clang-format-14 bpf/
 demo: build ## build memsight and the example service, run it, and watch it with memsight
 	./examples/demo.sh $(BIN)
 
-bench: build ## benchmarks: target throughput with and without memsight (writes to stdout)
+bench: build ## benchmarks (root; ≈ 70 min, each script's header names the env that shortens it): workload, HTTP server, agent memory, CPU, latency, profiles, build churn
 	./bench/run.sh $(BIN)
+	./bench/http.sh $(BIN)
+	./bench/memory.sh $(BIN)
+	./bench/agent.sh $(BIN)
+	./bench/profile.sh $(BIN)
+	./bench/churn.sh $(BIN)
 
 clean: ## remove build outputs
 	rm -rf bin $(DIST)

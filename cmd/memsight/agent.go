@@ -35,6 +35,7 @@ type agentOptions struct {
 	version     string // memsight's, for memsight_build_info
 	bpfStats    bool
 	listen      string
+	pprof       string
 	excludeComm string
 	includeComm string
 	filters     filterFlags
@@ -104,6 +105,7 @@ matching is detached at its next sample.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.listen, "listen", ":9464", "address of the HTTP server (the page at /, /metrics, /api/v1/..., /healthz, /readyz)")
+	f.StringVar(&o.pprof, "pprof", "", "serve the agent's own Go profiles (net/http/pprof, /debug/pprof/) on this address, e.g. 127.0.0.1:6060; off by default, never on --listen")
 	f.DurationVar(&o.cfg.Interval, "interval", agent.DefaultInterval, "time between two samples of a process")
 	f.DurationVar(&o.cfg.SlowInterval, "slow-interval", agent.DefaultSlowInterval, "time between two goroutine censuses and /proc/PID/status reads of a process (sooner when it starts new goroutines); the cheap reads run every --interval")
 	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes: a safety net behind exec events (250ms when exec events are unavailable and this is left at its default)")
@@ -259,6 +261,14 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	srv, err := listenHTTP(set, mux, apiHandler, log)
 	if err != nil {
 		return err
+	}
+	if set.Pprof != "" {
+		pp, err := startPprof(set.Pprof, log)
+		if err != nil {
+			srv.close()
+			return err
+		}
+		defer pp.Close()
 	}
 	log.Info("memsight agent listening", "address", srv.addr(), "attach_mode", probes.AttachMode(),
 		"profile", set.Profile, "config", o.conf.path, "webhook", set.Webhook.URL != "",

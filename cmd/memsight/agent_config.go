@@ -39,6 +39,7 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 		}
 	}
 	set("listen", func() { s.Listen = o.listen })
+	set("pprof", func() { s.Pprof = o.pprof })
 	set("interval", func() { s.Interval = o.cfg.Interval })
 	set("min-process-age", func() { s.MinProcessAge = o.cfg.MinProcessAge })
 	set("max-processes", func() { s.MaxProcesses = o.cfg.MaxProcesses })
@@ -110,7 +111,7 @@ func webhookConfig(s config.Settings) webhook.Config {
 }
 
 // reloader applies a reloaded file to the running agent and webhook sink.
-// Listen and interval changes need a restart; they are reported.
+// Listen, pprof and interval changes need a restart; they are reported.
 func reloader(flags *pflag.FlagSet, o *agentOptions, running config.Settings, ag *agent.Agent, sink *webhook.Sink,
 	warn func(msg string, args ...any),
 ) func(*config.File) error {
@@ -123,11 +124,13 @@ func reloader(flags *pflag.FlagSet, o *agentOptions, running config.Settings, ag
 			return err
 		}
 		sink.SetConfig(webhookConfig(s))
-		if s.Listen != running.Listen || s.Interval != running.Interval || s.WebConfigFile != running.WebConfigFile || s.HealthListen != running.HealthListen {
-			warn("listen, interval, web_config_file and health_listen changes take effect at the next restart",
+		if s.Listen != running.Listen || s.Interval != running.Interval || s.WebConfigFile != running.WebConfigFile ||
+			s.HealthListen != running.HealthListen || s.Pprof != running.Pprof {
+			warn("listen, interval, web_config_file, health_listen and pprof changes take effect at the next restart",
 				"listen", running.Listen, "new_listen", s.Listen, "interval", running.Interval, "new_interval", s.Interval,
 				"web_config_file", running.WebConfigFile, "new_web_config_file", s.WebConfigFile,
-				"health_listen", running.HealthListen, "new_health_listen", s.HealthListen)
+				"health_listen", running.HealthListen, "new_health_listen", s.HealthListen,
+				"pprof", running.Pprof, "new_pprof", s.Pprof)
 		}
 		return nil
 	}

@@ -126,3 +126,11 @@ func (a *agentHTTP) shutdown(timeout time.Duration) {
 		_ = a.health.Shutdown(ctx)
 	}
 }
+
+// close releases the listeners of servers that never started serving.
+func (a *agentHTTP) close() {
+	_ = a.ln.Close()
+	if a.healthLn != nil {
+		_ = a.healthLn.Close()
+	}
+}

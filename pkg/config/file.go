@@ -15,14 +15,17 @@ type File struct {
 	// certificates, basic auth: exporter-toolkit's format) for the server
 	// on Listen; HealthListen, when set, is a second address serving only
 	// /healthz and /readyz without them (for the kubelet's probes).
-	WebConfigFile string        `yaml:"web_config_file"`
-	HealthListen  string        `yaml:"health_listen"`
-	Interval      time.Duration `yaml:"interval"`
-	Excludes      Excludes      `yaml:"excludes"`
-	Thresholds    Thresholds    `yaml:"thresholds"`
-	Webhook       WebhookFile   `yaml:"webhook"`
-	Kubernetes    KubeFile      `yaml:"kubernetes"`
-	Profiles      ProfilesFile  `yaml:"profiles"`
+	WebConfigFile string `yaml:"web_config_file"`
+	// Pprof is the agent's own net/http/pprof listener, apart from
+	// Listen; "" (default): none.
+	Pprof        string        `yaml:"pprof"`
+	HealthListen string        `yaml:"health_listen"`
+	Interval     time.Duration `yaml:"interval"`
+	Excludes     Excludes      `yaml:"excludes"`
+	Thresholds   Thresholds    `yaml:"thresholds"`
+	Webhook      WebhookFile   `yaml:"webhook"`
+	Kubernetes   KubeFile      `yaml:"kubernetes"`
+	Profiles     ProfilesFile  `yaml:"profiles"`
 }
 
 // Excludes chooses the processes watched.

@@ -22,6 +22,7 @@ type Settings struct {
 	Listen  string // "" keeps the flag's default
 	// WebConfigFile and HealthListen: see File; "" is none.
 	WebConfigFile, HealthListen string
+	Pprof                       string        // the agent's own pprof listener; "": none
 	Interval                    time.Duration // 0 keeps the flag's default
 	Detect                      detect.Config
 	ExcludeComm                 *regexp.Regexp
@@ -90,7 +91,7 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if !ok {
 		return Settings{}, fmt.Errorf("profile: unknown profile %q (allowed: %s)", profile, strings.Join(Profiles(), ", "))
 	}
-	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval, WebConfigFile: f.WebConfigFile, HealthListen: f.HealthListen,
+	s := Settings{Profile: profile, Listen: f.Listen, Interval: f.Interval, WebConfigFile: f.WebConfigFile, HealthListen: f.HealthListen, Pprof: f.Pprof,
 		MaxProcesses: f.Excludes.MaxProcesses, MinProcessAge: f.Excludes.MinProcessAge}
 	var errs []error
 	bad := func(key, format string, a ...any) { errs = append(errs, fmt.Errorf(key+": "+format, a...)) }

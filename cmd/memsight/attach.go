@@ -17,6 +17,7 @@ import (
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime/leak"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
@@ -172,7 +173,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
-	var prev *observe.Sample
+	var prev *model.Sample
 	for {
 		s, err := sess.Sample()
 		if errors.Is(err, observe.ErrExited) {
@@ -198,7 +199,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	}
 }
 
-func emit(w io.Writer, output string, tty bool, s, prev *observe.Sample) error {
+func emit(w io.Writer, output string, tty bool, s, prev *model.Sample) error {
 	if output == "json" {
 		return writeJSONLine(w, s)
 	}
@@ -249,7 +250,7 @@ func (b *byteRate) Set(s string) error {
 
 // reportDetached says on w which allocation probes the overhead governor
 // detached since prev.
-func reportDetached(w io.Writer, s, prev *observe.Sample) {
+func reportDetached(w io.Writer, s, prev *model.Sample) {
 	if s.Alloc == nil {
 		return
 	}

@@ -10,11 +10,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // renderSample writes the live table view of one sample.
-func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
+func renderSample(w io.Writer, s *model.Sample, prev *model.Sample) {
 	fmt.Fprintf(w, "memsight attach %d (%s, %s)   %s\n", s.PID, s.Comm, s.GoVersion, s.Time.Format("15:04:05"))
 	fmt.Fprintf(w, "RSS        %s (anon %s, file %s)  threads %d", humanBytes(s.RSSBytes), humanBytes(s.RSS.AnonBytes), humanBytes(s.RSS.FileBytes), s.RSS.Threads)
 	if prev != nil {
@@ -82,7 +82,7 @@ func optCount(v *uint64) string {
 // maxTableFrames bounds the stack printed in the table view (JSON has all).
 const maxTableFrames = 12
 
-func prevRunning(prev *observe.Sample, fin bool) *observe.Running {
+func prevRunning(prev *model.Sample, fin bool) *model.Running {
 	switch {
 	case prev == nil:
 		return nil
@@ -93,7 +93,7 @@ func prevRunning(prev *observe.Sample, fin bool) *observe.Running {
 	}
 }
 
-func renderRunning(w io.Writer, r, prev *observe.Running, g *observe.GoroutineState) {
+func renderRunning(w io.Writer, r, prev *model.Running, g *model.GoroutineState) {
 	if r == nil {
 		return
 	}
@@ -144,7 +144,7 @@ func signedBytes(d int64) string {
 }
 
 // renderMemory writes the GC, heap, goroutine and fd lines.
-func renderMemory(w io.Writer, s *observe.Sample) {
+func renderMemory(w io.Writer, s *model.Sample) {
 	if g := s.GC; g != nil {
 		gogc := "off"
 		if g.GCPercent >= 0 {

@@ -6,14 +6,14 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // maxAllocSites bounds the allocation sites in the table view.
 const maxAllocSites = 5
 
 // renderAlloc writes the --alloc-probes lines: probes, governor, top sites.
-func renderAlloc(w io.Writer, a *observe.Alloc) {
+func renderAlloc(w io.Writer, a *model.Alloc) {
 	if a == nil {
 		return
 	}

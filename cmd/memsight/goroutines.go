@@ -13,6 +13,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -178,7 +179,7 @@ func section(w io.Writer, title string, rows []count, top int) {
 // writeStackGroups prints the stack groups as the goroutine profile with
 // debug=1 does (runtime/pprof.printStackRecord): the pcs, then the frames
 // without runtime.goexit and the leading runtime frames.
-func writeStackGroups(w io.Writer, c *goruntime.Census) {
+func writeStackGroups(w io.Writer, c *model.Census) {
 	fmt.Fprintf(w, "goroutine profile: total %d\n", c.Counted)
 	for _, g := range c.Stacks {
 		fmt.Fprintf(w, "%d @", g.Count)
@@ -211,7 +212,7 @@ func writeStackGroups(w io.Writer, c *goruntime.Census) {
 
 // writeFrame prints a frame as runtime.CallersFrames gives it to pprof: the
 // pc of the call instruction (return address - 1).
-func writeFrame(w io.Writer, f goruntime.CensusFrame) {
+func writeFrame(w io.Writer, f model.CensusFrame) {
 	pc, off := f.PC, f.Offset
 	if off > 0 {
 		pc, off = pc-1, off-1

@@ -10,6 +10,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime/leak"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -34,7 +35,7 @@ type leakJSON struct {
 	PID       int    `json:"pid"`
 	Comm      string `json:"comm"`
 	GoVersion string `json:"go_version"`
-	*leak.Report
+	*model.LeakReport
 }
 
 func runLeaks(cmd *cobra.Command, g *globalOptions, o *leakOptions, output string, pid int) error {
@@ -55,7 +56,7 @@ func runLeaks(cmd *cobra.Command, g *globalOptions, o *leakOptions, output strin
 		return err
 	}
 	if output == "json" {
-		return writeJSON(cmd.OutOrStdout(), leakJSON{PID: res.Process.PID, Comm: res.Process.Comm, GoVersion: res.Binary.GoVersion, Report: res.Report})
+		return writeJSON(cmd.OutOrStdout(), leakJSON{PID: res.Process.PID, Comm: res.Process.Comm, GoVersion: res.Binary.GoVersion, LeakReport: res.Report})
 	}
 	renderLeaks(cmd.OutOrStdout(), res, o.maxStack)
 	return nil

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 )
 
@@ -32,7 +33,7 @@ const (
 // cost the target before the governor detaches the costliest.
 const DefaultOverheadBudget = 0.01
 
-// maxAllocSites is how many allocation sites Sample.Alloc.TopSites lists.
+// maxAllocSites is how many allocation sites model.Sample.Alloc.TopSites lists.
 const maxAllocSites = 10
 
 // allocGovernPeriod is how often the overhead governor looks at the
@@ -58,7 +59,7 @@ type allocState struct {
 	detached map[string]string
 	lastHits map[string]uint64
 	lastAt   time.Time
-	lastRun  probe.ProgramStats
+	lastRun  model.ProgramStats
 	cost     time.Duration // estimated total cost since attach
 	// sampleAt and sampleCost are the governor's time and cost at the last
 	// Sample, for the sample's overhead ratio.
@@ -144,7 +145,7 @@ func (s *Session) AllocPoints() []string {
 
 // sampleAlloc fills out.Alloc from the probes' counts and sites and the
 // governor's estimates.
-func (s *Session) sampleAlloc(out *Sample, now time.Time) {
+func (s *Session) sampleAlloc(out *model.Sample, now time.Time) {
 	a := s.alloc
 	if a == nil {
 		return
@@ -162,7 +163,7 @@ func (s *Session) sampleAlloc(out *Sample, now time.Time) {
 		a.ratio = float64(a.cost-a.sampleCost) / float64(a.lastAt.Sub(a.sampleAt))
 		a.sampleAt, a.sampleCost = a.lastAt, a.cost
 	}
-	al := &Alloc{Enabled: []string{}, OverheadRatio: a.ratio, TopSites: []AllocSite{}}
+	al := &model.Alloc{Enabled: []string{}, OverheadRatio: a.ratio, TopSites: []model.AllocSite{}}
 	for _, p := range a.att.Points() {
 		if !p.Detached {
 			al.Enabled = append(al.Enabled, p.Name)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
 )
@@ -22,7 +23,7 @@ const (
 
 // goroutines fills out.Goroutines from a census without stacks, or from
 // the last one when no new census is due (see AttachConfig.SlowEvery).
-func (s *Session) goroutines(out *Sample, now time.Time) {
+func (s *Session) goroutines(out *model.Sample, now time.Time) {
 	if !s.goroutinesDue(now) {
 		g := *s.slow.census
 		out.Goroutines = &g
@@ -55,13 +56,13 @@ func (s *Session) goroutines(out *Sample, now time.Time) {
 }
 
 // goroutinesOf converts a census (of user goroutines) to the sample's form.
-func goroutinesOf(c *goruntime.Census) *Goroutines {
-	g := &Goroutines{
+func goroutinesOf(c *model.Census) *model.Goroutines {
+	g := &model.Goroutines{
 		Total: c.Total, User: c.User, ByStatus: c.ByStatus, ByWaitReason: c.ByWaitReason,
-		TopCreationSites: make([]SiteCount, 0, len(c.BySite)),
+		TopCreationSites: make([]model.SiteCount, 0, len(c.BySite)),
 	}
 	for _, s := range c.BySite {
-		g.TopCreationSites = append(g.TopCreationSites, SiteCount{
+		g.TopCreationSites = append(g.TopCreationSites, model.SiteCount{
 			Function: s.Function, File: s.File, Line: s.Line, Count: s.Count, WaitReason: s.WaitReason,
 		})
 	}
@@ -81,7 +82,7 @@ type CensusConfig struct {
 type CensusResult struct {
 	Process process.Process
 	Binary  *goexe.Binary
-	Census  *goruntime.Census
+	Census  *model.Census
 }
 
 // GoroutineCensus counts the goroutines of a process from its memory only:

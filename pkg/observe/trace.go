@@ -8,20 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 )
-
-// Trace is what the opt-in per-object and per-GC probes (--trace-finalizers,
-// --trace-gc) report about themselves.
-type Trace struct {
-	// Enabled lists the attached probe points; Detached those the overhead
-	// governor removed, with why.
-	Enabled  []string          `json:"enabled"`
-	Detached map[string]string `json:"detached,omitempty"`
-	// OverheadRatio is the governor's estimate of the probes' cost over
-	// the last sample interval, in CPUs: hits × per-hit cost / wall time.
-	OverheadRatio float64 `json:"overhead_ratio"`
-}
 
 // tracePeriod is how often the trace governor looks at the probes' hits.
 const tracePeriod = 200 * time.Millisecond
@@ -151,14 +140,14 @@ func (t *traceState) live(name string) bool {
 }
 
 // snapshot fills a sample's Trace section.
-func (t *traceState) snapshot() *Trace {
+func (t *traceState) snapshot() *model.Trace {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.lastAt.After(t.sampleAt) {
 		t.ratio = float64(t.cost-t.sampleCost) / float64(t.lastAt.Sub(t.sampleAt))
 		t.sampleAt, t.sampleCost = t.lastAt, t.cost
 	}
-	out := &Trace{Enabled: []string{}, OverheadRatio: t.ratio}
+	out := &model.Trace{Enabled: []string{}, OverheadRatio: t.ratio}
 	seen := map[string]bool{}
 	for _, p := range t.att.Points() {
 		name := p

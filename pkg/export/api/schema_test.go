@@ -13,10 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/goruntime"
-	"github.com/memsight/memsight/pkg/goruntime/leak"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current schema")
@@ -74,15 +71,15 @@ func fillValue(v reflect.Value, name string, n *int) {
 }
 
 // schemaProfiles serves one evidence bundle.
-type schemaProfiles struct{ ev *agent.Evidence }
+type schemaProfiles struct{ ev *model.Evidence }
 
-func (p schemaProfiles) Profile(context.Context, int, string, bool) (*agent.Profile, error) {
-	return nil, agent.ErrNotWatched
+func (p schemaProfiles) Profile(context.Context, int, string, bool) (*model.Profile, error) {
+	return nil, model.ErrNotWatched
 }
 
-func (p schemaProfiles) Evidence(id string) (*agent.Evidence, bool) { return p.ev, id == p.ev.ID }
+func (p schemaProfiles) Evidence(id string) (*model.Evidence, bool) { return p.ev, id == p.ev.ID }
 
-func (p schemaProfiles) EvidenceList() []*agent.Evidence { return []*agent.Evidence{p.ev} }
+func (p schemaProfiles) EvidenceList() []*model.Evidence { return []*model.Evidence{p.ev} }
 
 // TestSchemaGolden pins the JSON schema of what memsight prints and
 // serves: the sample (one line of `memsight attach -o json`, and the body
@@ -91,15 +88,15 @@ func (p schemaProfiles) EvidenceList() []*agent.Evidence { return []*agent.Evide
 // the leak report (`memsight goroutines --leaks -o json`). The golden
 // files change only when the schema does (go test -update).
 func TestSchemaGolden(t *testing.T) {
-	var full observe.Sample
+	var full model.Sample
 	fill(&full)
-	var proc agent.Process
+	var proc model.Process
 	fill(&proc)
-	proc.PID, proc.State, proc.Sample = full.PID, agent.StateWatching, &full
-	var ev agent.Evidence
+	proc.PID, proc.State, proc.Sample = full.PID, model.StateWatching, &full
+	var ev model.Evidence
 	fill(&ev)
-	zero := &observe.Sample{Time: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), PID: 2}
-	snap := agent.Snapshot{Time: zero.Time, Processes: []agent.Process{proc, {PID: 2, State: agent.StateWatching, Sample: zero}}}
+	zero := &model.Sample{Time: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC), PID: 2}
+	snap := model.Snapshot{Time: zero.Time, Processes: []model.Process{proc, {PID: 2, State: model.StateWatching, Sample: zero}}}
 	h, err := New(Config{Source: &fakeSource{snap: snap}, Profiles: schemaProfiles{&ev}, Address: "node-1:9464", Node: "node-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -122,9 +119,9 @@ func TestSchemaGolden(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	var census goruntime.Census
+	var census model.Census
 	fill(&census)
-	var report leak.Report
+	var report model.LeakReport
 	fill(&report)
 	for name, got := range map[string][]byte{
 		"sample.golden":        get("/api/v1/processes/" + strconv.Itoa(full.PID)),

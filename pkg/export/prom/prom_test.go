@@ -12,17 +12,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // fakeSource serves a fixed snapshot, which tests may change.
 type fakeSource struct {
 	mu   sync.Mutex
-	snap agent.Snapshot
+	snap model.Snapshot
 }
 
-func (f *fakeSource) Snapshot() agent.Snapshot {
+func (f *fakeSource) Snapshot() model.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snap
@@ -32,29 +31,29 @@ func i64(v int64) *int64 { return &v }
 
 func u64(v uint64) *uint64 { return &v }
 
-func fixture() agent.Snapshot {
-	full := &observe.Sample{
+func fixture() model.Snapshot {
+	full := &model.Sample{
 		PID: 100, RSSBytes: 50 << 20,
-		Finalizers: observe.Finalizers{QueuedTotal: u64(30), ExecutedTotal: u64(20), QueueLength: i64(10),
-			Running: &observe.Running{Function: "main.f", Seconds: 4.5}},
-		Cleanups:   observe.Cleanups{QueueLength: i64(2)},
-		GC:         &observe.GC{CyclesTotal: 7},
-		Heap:       &observe.Heap{InuseBytes: 8 << 20, LiveBytes: 5 << 20, GoalBytes: 10 << 20, MemoryLimitBytes: math.MaxInt64},
-		FDs:        observe.FDs{Open: 12},
-		Goroutines: &observe.Goroutines{Total: 12, User: 9},
-		Findings:   []observe.Finding{{Kind: "finalizer_stall", Severity: "critical"}, {Kind: "new_kind", Severity: "warning"}},
+		Finalizers: model.Finalizers{QueuedTotal: u64(30), ExecutedTotal: u64(20), QueueLength: i64(10),
+			Running: &model.Running{Function: "main.f", Seconds: 4.5}},
+		Cleanups:   model.Cleanups{QueueLength: i64(2)},
+		GC:         &model.GC{CyclesTotal: 7},
+		Heap:       &model.Heap{InuseBytes: 8 << 20, LiveBytes: 5 << 20, GoalBytes: 10 << 20, MemoryLimitBytes: math.MaxInt64},
+		FDs:        model.FDs{Open: 12},
+		Goroutines: &model.Goroutines{Total: 12, User: 9},
+		Findings:   []model.Finding{{Kind: "finalizer_stall", Severity: "critical"}, {Kind: "new_kind", Severity: "warning"}},
 	}
-	bare := &observe.Sample{PID: 200, RSSBytes: 1 << 20, FDs: observe.FDs{Open: -1}}
-	return agent.Snapshot{
+	bare := &model.Sample{PID: 200, RSSBytes: 1 << 20, FDs: model.FDs{Open: -1}}
+	return model.Snapshot{
 		Time: time.Unix(0, 0),
-		Processes: []agent.Process{
-			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", Build: &agent.Build{PIE: true, Cgo: true}, ContainerID: "c0ffee", PodUID: "pod-1",
-				State: agent.StateWatching, Sample: full},
-			{PID: 200, Comm: "old", GoVersion: "go1.24.1", State: agent.StateWatching, Sample: bare},
-			{PID: 300, Comm: "nosample", GoVersion: "go1.26.8", State: agent.StateWatching},
-			{PID: 400, Comm: "bad", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "too old"},
+		Processes: []model.Process{
+			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", Build: &model.Build{PIE: true, Cgo: true}, ContainerID: "c0ffee", PodUID: "pod-1",
+				State: model.StateWatching, Sample: full},
+			{PID: 200, Comm: "old", GoVersion: "go1.24.1", State: model.StateWatching, Sample: bare},
+			{PID: 300, Comm: "nosample", GoVersion: "go1.26.8", State: model.StateWatching},
+			{PID: 400, Comm: "bad", GoVersion: "go1.19", State: model.StateUnsupported, Reason: "too old"},
 		},
-		Stats: agent.Stats{
+		Stats: model.Stats{
 			Watched: 3, Binaries: 2, AttachErrors: map[string]uint64{"unsupported": 1, "other": 2},
 			Skipped: map[string]int{"max_processes": 4, "min_process_age": 0, "excluded": 1}, Ready: true,
 		},

@@ -4,7 +4,7 @@
 // FINDINGS) and below it the active findings with the stuck finalizer's top
 // stack frames.
 //
-// The input is a View (agent.Process values with their latest samples), which
+// The input is a View (model.Process values with their latest samples), which
 // both of top's sources produce: an in-process agent and a remote agent's
 // JSON API. Rendering is a pure function of the View and Options: it fits the
 // frame to a width and height, and sanitizes every string that comes from a

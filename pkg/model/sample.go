@@ -189,7 +189,7 @@ type GoroutineState struct {
 // every sample. It is cumulative, like a Prometheus histogram.
 type PauseHistogram struct {
 	// UpperBoundsSeconds are the buckets' upper bounds (inclusive),
-	// ascending; a last bucket, +Inf, is implicit. See PauseBuckets.
+	// ascending; a last bucket, +Inf, is implicit. See observe.PauseBuckets.
 	UpperBoundsSeconds []float64 `json:"upper_bounds_seconds"`
 	// CumulativeCounts[i] counts the pauses ≤ UpperBoundsSeconds[i].
 	CumulativeCounts []uint64 `json:"cumulative_counts"`

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/model"
+	"github.com/memsight/memsight/pkg/observe"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current schema")
@@ -84,8 +85,9 @@ func (p schemaProfiles) EvidenceList() []*model.Evidence { return []*model.Evide
 // TestSchemaGolden pins the JSON schema of what memsight prints and
 // serves: the sample (one line of `memsight attach -o json`, and the body
 // of /api/v1/processes/{pid}), with every field set and with none, the
-// API's bodies, the goroutine census (`memsight goroutines -o json`) and
-// the leak report (`memsight goroutines --leaks -o json`). The golden
+// API's bodies, the goroutine census (`memsight goroutines -o json`), the
+// leak report (`memsight goroutines --leaks -o json`) and the process list
+// (`memsight ps -o json`). The golden
 // files change only when the schema does (go test -update).
 func TestSchemaGolden(t *testing.T) {
 	var full model.Sample
@@ -123,6 +125,8 @@ func TestSchemaGolden(t *testing.T) {
 	fill(&census)
 	var report model.LeakReport
 	fill(&report)
+	ps := make([]observe.GoProcess, 1)
+	fill(&ps[0])
 	for name, got := range map[string][]byte{
 		"sample.golden":        get("/api/v1/processes/" + strconv.Itoa(full.PID)),
 		"sample_empty.golden":  get("/api/v1/processes/2"),
@@ -133,6 +137,7 @@ func TestSchemaGolden(t *testing.T) {
 		"targets.golden":       get("/api/v1/targets"),
 		"census.golden":        indent(&census),
 		"leaks.golden":         indent(&report),
+		"ps.golden":            indent(ps),
 	} {
 		path := filepath.Join("testdata", name)
 		if *update {

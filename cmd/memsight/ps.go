@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -45,7 +46,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			}
 			if output == "json" {
 				if res.Processes == nil {
-					res.Processes = []observe.GoProcess{}
+					res.Processes = []model.GoProcess{}
 				}
 				return writeJSON(cmd.OutOrStdout(), res.Processes)
 			}
@@ -56,7 +57,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 	return cmd
 }
 
-func psTable(cmd *cobra.Command, ps []observe.GoProcess) error {
+func psTable(cmd *cobra.Command, ps []model.GoProcess) error {
 	tw := newTable(cmd.OutOrStdout(), "PID", "COMMAND", "GO", "BUILD", "RSS", "ATTACH", "CONTAINER")
 	for _, p := range ps {
 		attach := "yes"
@@ -72,7 +73,7 @@ func psTable(cmd *cobra.Command, ps []observe.GoProcess) error {
 	return tw.Flush()
 }
 
-func buildFlags(p observe.GoProcess) string {
+func buildFlags(p model.GoProcess) string {
 	var f []string
 	if p.PIE {
 		f = append(f, "pie")

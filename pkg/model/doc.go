@@ -1,11 +1,13 @@
 // Package model holds the data memsight reports: what it knows about one Go
 // process at one instant (Sample, with its Findings and the finding kinds),
-// a goroutine census (Census), the goroutine-leak verdict (LeakReport), and
-// what the node agent knows of a machine's Go processes (Snapshot, Process,
-// Stats), the profiles and evidence it reads on request (Profile, Evidence)
-// and the errors of those requests. Its JSON encodings are the schemas of
-// `memsight attach -o json`, `memsight goroutines -o json` and the agent's
-// API; field names, types and nullability change only with the schema.
+// a goroutine census (Census), the goroutine-leak verdict (LeakReport), the
+// Go processes of a machine (GoProcess, as `memsight ps` lists them), and
+// what the node agent knows of them (Snapshot, Process, Stats), the profiles
+// and evidence it reads on request (Profile, Evidence) and the errors of
+// those requests. Its JSON encodings are the schemas of `memsight attach -o
+// json`, `memsight goroutines -o json`, `memsight ps -o json` and the
+// agent's API; field names, types and nullability change only with the
+// schema.
 //
 // model is a leaf: it imports nothing of memsight, so the stage that fills a
 // value and the outputs that read it share one definition. pkg/goruntime

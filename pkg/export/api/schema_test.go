@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/model"
-	"github.com/memsight/memsight/pkg/observe"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden from the current schema")
@@ -125,7 +124,7 @@ func TestSchemaGolden(t *testing.T) {
 	fill(&census)
 	var report model.LeakReport
 	fill(&report)
-	ps := make([]observe.GoProcess, 1)
+	ps := make([]model.GoProcess, 1)
 	fill(&ps[0])
 	for name, got := range map[string][]byte{
 		"sample.golden":        get("/api/v1/processes/" + strconv.Itoa(full.PID)),

@@ -88,37 +88,14 @@ type CensusResult struct {
 // GoroutineCensus counts the goroutines of a process from its memory only:
 // no probes, no BPF, nothing written to the target. Errors name what to do.
 func GoroutineCensus(cfg CensusConfig) (CensusResult, error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
-	var res CensusResult
-	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
-	var err error
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return res, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
+	o, err := openOneOff(cfg.PID, cfg.ProcRoot, cfg.Procs, cfg.Cache)
+	res := CensusResult{Process: o.proc, Binary: o.bin}
+	if err != nil {
 		return res, err
 	}
-	res.Process = s.proc
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return res, inspectError(cfg.PID, s.proc.Comm, err)
-	}
-	res.Binary = s.bin
-	if s.bias, err = s.loadBias(); err != nil {
-		return res, err
-	}
-	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
-	if err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
-	}
-	defer mem.Close()
-	rt, err := goruntime.New(s.bin, mem, s.bias)
-	if err != nil {
-		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
-	}
-	if res.Census, err = rt.Census(cfg.Options); err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
+	defer o.mem.Close()
+	if res.Census, err = o.rt.Census(cfg.Options); err != nil {
+		return res, memError(cfg.PID, o.proc.Comm, err)
 	}
 	return res, nil
 }

@@ -170,44 +170,21 @@ type LeakScanResult struct {
 // ScanLeaks runs the goroutine-leak verdict on a process once, from its
 // memory only (two marks; see leak.Marker.Scan). Errors name what to do.
 func ScanLeaks(ctx context.Context, cfg LeakScanConfig) (LeakScanResult, error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
-	var res LeakScanResult
-	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
-	var err error
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return res, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
+	o, err := openOneOff(cfg.PID, cfg.ProcRoot, cfg.Procs, cfg.Cache)
+	res := LeakScanResult{Process: o.proc, Binary: o.bin}
+	if err != nil {
 		return res, err
 	}
-	res.Process = s.proc
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return res, inspectError(cfg.PID, s.proc.Comm, err)
-	}
-	res.Binary = s.bin
-	if s.bias, err = s.loadBias(); err != nil {
-		return res, err
-	}
-	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
+	defer o.mem.Close()
+	m, err := leak.New(o.bin, o.rt, o.mem, o.bias, cfg.Leak)
 	if err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
-	}
-	defer mem.Close()
-	rt, err := goruntime.New(s.bin, mem, s.bias)
-	if err != nil {
-		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
-	}
-	m, err := leak.New(s.bin, rt, mem, s.bias, cfg.Leak)
-	if err != nil {
-		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
+		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, o.proc.Comm, o.bin.GoVersion, err)
 	}
 	if res.Report, err = m.Scan(ctx); err != nil {
 		if errors.Is(err, leak.ErrTooLarge) {
-			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, s.proc.Comm, err)
+			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, o.proc.Comm, err)
 		}
-		return res, leakError(cfg.PID, s.proc.Comm, err)
+		return res, leakError(cfg.PID, o.proc.Comm, err)
 	}
 	return res, nil
 }

@@ -201,24 +201,9 @@ func (a *allocState) govern(now time.Time) {
 	if err == nil && st.Runs > a.lastRun.Runs && st.RunTime > a.lastRun.RunTime {
 		run = (st.RunTime - a.lastRun.RunTime) / time.Duration(st.Runs-a.lastRun.Runs)
 	}
-	type cost struct {
-		name string
-		d    time.Duration
-	}
-	var costs []cost
-	var total, active time.Duration
-	for name, n := range hits {
-		var d uint64
-		if n > a.lastHits[name] {
-			d = n - a.lastHits[name]
-		}
-		c := time.Duration(d) * (probe.TrapCost(a.emulated[name]) + run)
-		total += c
-		if _, gone := a.detached[name]; !gone && c > 0 {
-			costs = append(costs, cost{name, c})
-			active += c
-		}
-	}
+	costs, total, active := periodCosts(hits, a.lastHits, a.detached, func(name string) time.Duration {
+		return probe.TrapCost(a.emulated[name]) + run
+	})
 	a.lastHits, a.lastAt, a.cost = hits, now, a.cost+total
 	if err == nil {
 		a.lastRun = st
@@ -237,17 +222,9 @@ func (a *allocState) govern(now time.Time) {
 		}
 		return costs[i].d > costs[j].d
 	})
-	var names []string
-	for _, c := range costs {
-		if ratio <= a.budget {
-			break
-		}
-		why := overBudget(ratio, a.budget)
-		names = append(names, c.name)
-		a.detached[c.name] = why
+	names := shed(costs, ratio, a.budget, dt, a.detached, func(c pointCost, why string) {
 		a.debug("detaching allocation probe", "point", c.name, "reason", why, "cost", c.d)
-		ratio -= float64(c.d) / float64(dt)
-	}
+	})
 	start := time.Now()
 	if err := a.att.Detach(names...); err != nil {
 		a.warn("detaching allocation probes", "points", names, "error", err)

@@ -91,41 +91,16 @@ func (t *traceState) govern(now time.Time) {
 		return
 	}
 	hits := probe.PointHits(c)
-	type cost struct {
-		name string
-		d    time.Duration
-	}
-	var costs []cost
-	var total, active time.Duration
-	for name, n := range hits {
-		var d uint64
-		if n > t.lastHits[name] {
-			d = n - t.lastHits[name]
-		}
-		cd := time.Duration(d) * t.att.HitCost(name)
-		total += cd
-		if _, gone := t.detached[name]; !gone && cd > 0 {
-			costs = append(costs, cost{name, cd})
-			active += cd
-		}
-	}
+	costs, total, active := periodCosts(hits, t.lastHits, t.detached, t.att.HitCost)
 	t.lastHits, t.lastAt, t.cost = hits, now, t.cost+total
 	ratio := float64(active) / float64(dt)
 	if ratio <= t.budget {
 		return
 	}
 	sort.Slice(costs, func(i, j int) bool { return costs[i].d > costs[j].d })
-	var names []string
-	for _, c := range costs {
-		if ratio <= t.budget {
-			break
-		}
-		why := overBudget(ratio, t.budget)
-		names = append(names, c.name)
-		t.detached[c.name] = why
+	names := shed(costs, ratio, t.budget, dt, t.detached, func(c pointCost, why string) {
 		t.warn("detaching trace probe", "point", c.name, "reason", why)
-		ratio -= float64(c.d) / float64(dt)
-	}
+	})
 	if err := t.att.Detach(names...); err != nil {
 		t.warn("detaching trace probes", "points", names, "error", err)
 	}

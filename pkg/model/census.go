@@ -37,8 +37,8 @@ type Census struct {
 	NumGoroutine int `json:"num_goroutine"`
 	Dead         int `json:"dead"`
 	// IncludeSystem reports whether the breakdowns below count system
-	// goroutines too (goruntime.CensusOptions.IncludeSystem); Counted is how many
-	// goroutines they cover (User or Total).
+	// goroutines too (goruntime.CensusOptions.IncludeSystem); Counted is
+	// how many goroutines they cover (User or Total).
 	IncludeSystem bool `json:"include_system"`
 	Counted       int  `json:"counted"`
 	// ByStatus counts by status as the runtime prints it ("waiting",
@@ -47,7 +47,8 @@ type Census struct {
 	ByStatus     map[string]int `json:"by_status"`
 	ByWaitReason map[string]int `json:"by_wait_reason"`
 	// BySite counts by the go statement that created them, most first
-	// (goruntime.CensusOptions.TopSites); Sites is the number of distinct sites.
+	// (goruntime.CensusOptions.TopSites); Sites is the number of distinct
+	// sites.
 	BySite []CensusSite `json:"by_site"`
 	Sites  int          `json:"sites"`
 	// OldestWaiters are the goroutines waiting longest (by g.waitsince),
@@ -56,8 +57,9 @@ type Census struct {
 	// record yet (a GC cycle after the first one records them).
 	OldestWaiters    []Waiter `json:"oldest_waiters"`
 	WaitSinceUnknown int      `json:"wait_since_unknown"`
-	// Stacks groups goroutines by stack, most first (goruntime.CensusOptions.Stacks).
-	// StacksSkipped counts goroutines beyond MaxStacks, not read.
+	// Stacks groups goroutines by stack, most first
+	// (goruntime.CensusOptions.Stacks). StacksSkipped counts goroutines
+	// beyond its MaxStacks, not read.
 	Stacks        []StackGroup `json:"stacks,omitempty"`
 	StacksSkipped int          `json:"stacks_skipped,omitempty"`
 	// Changed counts g's that changed while read and were re-read;

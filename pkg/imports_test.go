@@ -1,7 +1,9 @@
 // Package pkg_test checks how memsight's packages depend on each other: the
 // folder list reads as the pipeline (inspect the binary → attach probes →
 // read runtime state → per-process model → findings → exporters), and a
-// package may only import packages of earlier stages.
+// package may only import packages of earlier stages; the data the stages
+// hand to the outputs is pkg/model, a leaf; and the outputs do not link,
+// even indirectly, anything that attaches probes or reads memory.
 package pkg_test
 
 import (
@@ -9,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -20,6 +23,8 @@ const module = "github.com/memsight/memsight/"
 // A new package must be added here. Stages are ordered numbers: a package
 // that builds on another of the same kind sits between two stages.
 var stages = map[string]float64{
+	// The data model every stage fills and the outputs read: a leaf.
+	"pkg/model": 0,
 	// Facts about the machine and the target, no BPF, no runtime knowledge.
 	"pkg/process":                    0,
 	"pkg/procmem":                    0,
@@ -54,22 +59,34 @@ var stages = map[string]float64{
 	"cmd/memsight": 9,
 }
 
+// leaves are the packages that import nothing of memsight.
+var leaves = []string{"pkg/model"}
+
 // readOnly are the packages that serve HTTP or talk to other systems:
 // they must not be able to attach probes or read a process's memory, so
 // that nothing on the agent's HTTP surface can.
 var readOnly = []string{"pkg/export/", "pkg/kube"}
 
-// privileged are the imports readOnly packages must not have.
+// privileged are the packages readOnly packages must not depend on, directly
+// or through others.
 var privileged = []string{module + "pkg/probe", module + "pkg/procmem", module + "pkg/goruntime", module + "pkg/heapprof", module + "pkg/profiles", "github.com/cilium/ebpf"}
 
 type goPackage struct {
 	ImportPath string
 	Imports    []string
+	// Deps are the transitive dependencies (what `go list -deps` lists).
+	Deps []string
 }
 
-func listPackages(t *testing.T) []goPackage {
+// listPackages lists the module's packages and, with deps, every package
+// they depend on (the standard library's too).
+func listPackages(t *testing.T, deps bool) []goPackage {
 	t.Helper()
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "./...")
+	args := []string{"list", "-json=ImportPath,Imports,Deps"}
+	if deps {
+		args = append(args, "-deps")
+	}
+	cmd := exec.Command("go", append(args, "./...")...)
 	cmd.Dir = ".."
 	out, err := cmd.Output()
 	if err != nil {
@@ -98,7 +115,7 @@ func listPackages(t *testing.T) []goPackage {
 
 // TestPipelineOrder: every package imports only earlier stages.
 func TestPipelineOrder(t *testing.T) {
-	for _, p := range listPackages(t) {
+	for _, p := range listPackages(t, false) {
 		rel, ok := strings.CutPrefix(p.ImportPath, module)
 		if !ok || rel == "pkg" {
 			continue
@@ -127,31 +144,75 @@ func TestPipelineOrder(t *testing.T) {
 	}
 }
 
-// TestHTTPSurfaceIsReadOnly: exporters and the Kubernetes client do not
-// import the packages that attach probes or read process memory. (They are
-// linked into the same binary through pkg/agent, whose types they render;
-// what they hold of the agent is its read-only Snapshot method, and its
-// Profile and Evidence methods: the agent reads a profile, within its read
-// budget, and hands the exporters the result.)
-func TestHTTPSurfaceIsReadOnly(t *testing.T) {
-	for _, p := range listPackages(t) {
-		rel, ok := strings.CutPrefix(p.ImportPath, module)
-		if !ok {
+// TestModelIsLeaf: pkg/model depends on nothing of memsight.
+func TestModelIsLeaf(t *testing.T) {
+	for _, p := range listPackages(t, false) {
+		rel, _ := strings.CutPrefix(p.ImportPath, module)
+		if !slices.Contains(leaves, rel) {
 			continue
 		}
-		guarded := false
-		for _, prefix := range readOnly {
-			guarded = guarded || strings.HasPrefix(rel, prefix)
-		}
-		if !guarded {
-			continue
-		}
-		for _, dep := range p.Imports {
-			for _, bad := range privileged {
-				if dep == bad || strings.HasPrefix(dep, bad+"/") {
-					t.Errorf("%s depends on %s: the HTTP surface must not be able to attach probes or read memory", rel, dep)
-				}
+		for _, dep := range p.Deps {
+			if strings.HasPrefix(dep, module) {
+				t.Errorf("%s depends on %s: it is a leaf, the data every stage fills and the outputs read", rel, dep)
 			}
 		}
 	}
+}
+
+// TestHTTPSurfaceIsReadOnly: exporters and the Kubernetes client do not
+// depend, directly or through other packages (their transitive
+// dependencies, as `go list -deps` lists them), on the packages that attach
+// probes or read process memory. They read the agent's state as pkg/model
+// values, through interfaces the agent implements (its Snapshot, and its
+// Profile and Evidence: the agent reads a profile, within its read budget,
+// and hands the exporters the result); cmd/memsight wires the agent to them.
+func TestHTTPSurfaceIsReadOnly(t *testing.T) {
+	all := listPackages(t, true)
+	imports := make(map[string][]string, len(all))
+	for _, p := range all {
+		imports[p.ImportPath] = p.Imports
+	}
+	checked := 0
+	for _, p := range all {
+		rel, ok := strings.CutPrefix(p.ImportPath, module)
+		if !ok || !slices.ContainsFunc(readOnly, func(prefix string) bool { return strings.HasPrefix(rel, prefix) }) {
+			continue
+		}
+		checked++
+		for _, bad := range privileged {
+			i := slices.IndexFunc(p.Deps, func(dep string) bool { return dep == bad || strings.HasPrefix(dep, bad+"/") })
+			if i >= 0 {
+				t.Errorf("%s depends on %s (%s): the HTTP surface must not be able to attach probes or read memory",
+					rel, p.Deps[i], strings.Join(importChain(imports, p.ImportPath, p.Deps[i]), " → "))
+			}
+		}
+	}
+	if checked < len(readOnly) {
+		t.Fatalf("only %d packages of %v found", checked, readOnly)
+	}
+}
+
+// importChain returns a shortest chain of imports from one package to
+// another (both included), to show how a dependency comes in.
+func importChain(imports map[string][]string, from, to string) []string {
+	prev := map[string]string{from: ""}
+	queue := []string{from}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		if p == to {
+			var chain []string
+			for ; p != ""; p = prev[p] {
+				chain = append([]string{strings.TrimPrefix(p, module)}, chain...)
+			}
+			return chain
+		}
+		for _, imp := range imports[p] {
+			if _, seen := prev[imp]; !seen {
+				prev[imp] = p
+				queue = append(queue, imp)
+			}
+		}
+	}
+	return []string{strings.TrimPrefix(from, module), "…", strings.TrimPrefix(to, module)}
 }

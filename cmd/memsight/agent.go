@@ -21,6 +21,7 @@ import (
 	"github.com/memsight/memsight/pkg/export/web"
 	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -131,9 +132,9 @@ matching is detached at its next sample.`,
 // memsight_finding_active 0 or 1 for every process.
 func agentFindingKinds() []string {
 	return []string{
-		detect.KindFinalizerStall, detect.KindFinalizerBacklog, detect.KindCleanupStall,
-		detect.KindRSSGrowth, detect.KindHeapGrowth, detect.KindGoroutineGrowth, detect.KindFDGrowth,
-		detect.KindGCPauseRegression, detect.KindGoroutineLeak,
+		model.KindFinalizerStall, model.KindFinalizerBacklog, model.KindCleanupStall,
+		model.KindRSSGrowth, model.KindHeapGrowth, model.KindGoroutineGrowth, model.KindFDGrowth,
+		model.KindGCPauseRegression, model.KindGoroutineLeak,
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -58,7 +58,7 @@ func TestAgentPausesAndPrograms(t *testing.T) {
 
 	// The API's sample carries the same histogram (maybe a later sample).
 	code, body := a.get(t, fmt.Sprintf("/api/v1/processes/%d", tg.Pid))
-	var s observe.Sample
+	var s model.Sample
 	if err := json.Unmarshal(body, &s); code != 200 || err != nil {
 		t.Fatalf("/api/v1/processes/%d: %d %v", tg.Pid, code, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/memsight/memsight/pkg/agent"
 	"github.com/memsight/memsight/pkg/config"
 	"github.com/memsight/memsight/pkg/export/pyroscope"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // profileFlags are the agent's flags about profiles, evidence and the
@@ -159,7 +160,7 @@ func (c *profileCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *profileCollector) Collect(ch chan<- prometheus.Metric) {
 	reads := c.src.ProfileStats()
-	for _, kind := range []string{agent.ProfileHeap, agent.ProfileGoroutine} {
+	for _, kind := range []string{model.ProfileHeap, model.ProfileGoroutine} {
 		for _, r := range []string{agent.ResultOK, agent.ResultBusy, agent.ResultNone, agent.ResultBudget, agent.ResultNotFound, agent.ResultError} {
 			ch <- prometheus.MustNewConstMetric(c.reads, prometheus.CounterValue, float64(reads[[2]string{kind, r}]), kind, r)
 		}

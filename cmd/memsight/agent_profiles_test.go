@@ -19,6 +19,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
+	"github.com/memsight/memsight/pkg/export/api"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -249,26 +250,10 @@ func TestAgentProfiles(t *testing.T) {
 		}
 		var url string
 		a.waitFor(t, 60*time.Second, "growth evidence of prof-heapleak", func() bool {
-			code, body := a.get(t, "/api/v1/findings")
-			var fl struct {
-				Findings []struct {
-					PID         int    `json:"pid"`
-					Kind        string `json:"kind"`
-					EvidenceURL string `json:"evidence_url"`
-				} `json:"findings"`
-			}
-			if code != http.StatusOK || json.Unmarshal(body, &fl) != nil {
+			if url = a.evidenceURL(t, hl.Pid, "heap_growth", "rss_growth"); url == "" {
 				return false
 			}
-			for _, f := range fl.Findings {
-				if f.PID == hl.Pid && (f.Kind == "heap_growth" || f.Kind == "rss_growth") {
-					url = f.EvidenceURL
-				}
-			}
-			if url == "" {
-				return false
-			}
-			code, body = a.get(t, url)
+			code, body := a.get(t, url)
 			return code == http.StatusOK && json.Unmarshal(body, &ev) == nil
 		})
 		if !slices.Contains(ev.Fired.Profiles, "heap_diff") || !slices.Contains(ev.Fired.Profiles, "goroutine") {
@@ -284,6 +269,23 @@ func TestAgentProfiles(t *testing.T) {
 			t.Errorf("main.leakyCache in use: %d at the window's start, %d at the finding; want growth", b, l)
 		}
 	})
+}
+
+// evidenceURL is the evidence_url of the active finding of pid of one of
+// kinds (the last listed), "" when there is none (or the API failed).
+func (a *agentRun) evidenceURL(t *testing.T, pid int, kinds ...string) string {
+	code, body := a.get(t, "/api/v1/findings")
+	var fl api.FindingList
+	if code != http.StatusOK || json.Unmarshal(body, &fl) != nil {
+		return ""
+	}
+	url := ""
+	for _, f := range fl.Findings {
+		if f.PID == pid && slices.Contains(kinds, f.Kind) {
+			url = f.EvidenceURL
+		}
+	}
+	return url
 }
 
 // topFlatFunctions lists functions by flat value of a sample type, most first.
@@ -333,21 +335,7 @@ func TestAgentEvidence(t *testing.T) {
 	tg := testutil.StartTarget(t, finq, "-block-after", "1s")
 	var url string
 	a.waitFor(t, 20*time.Second, "finalizer_stall with evidence", func() bool {
-		_, body := a.get(t, "/api/v1/findings")
-		var fl struct {
-			Findings []struct {
-				PID         int    `json:"pid"`
-				Kind        string `json:"kind"`
-				EvidenceURL string `json:"evidence_url"`
-			} `json:"findings"`
-		}
-		_ = json.Unmarshal(body, &fl)
-		for _, f := range fl.Findings {
-			if f.PID == tg.Pid && f.Kind == "finalizer_stall" {
-				url = f.EvidenceURL
-			}
-		}
-		if url == "" {
+		if url = a.evidenceURL(t, tg.Pid, "finalizer_stall"); url == "" {
 			return false
 		}
 		code, _ := a.get(t, url)

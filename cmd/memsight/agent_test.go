@@ -19,7 +19,7 @@ import (
 
 	ebpflink "github.com/cilium/ebpf/link"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -333,7 +333,7 @@ func TestAgentSeries(t *testing.T) {
 
 	// The API: one process's sample, in the schema of attach -o json.
 	code, body := a.get(t, "/api/v1/processes/"+fq)
-	var s observe.Sample
+	var s model.Sample
 	if code != http.StatusOK || json.Unmarshal(body, &s) != nil || s.PID != targets[0].Pid || s.GoVersion != testutil.GoInstalled || s.RSSBytes == 0 {
 		t.Errorf("/api/v1/processes/%s: %d %s", fq, code, body)
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -52,7 +52,7 @@ func TestAllocProbesTopSite(t *testing.T) {
 			tg := allocTarget(t, v, "-rate", "1000")
 			a := startAttach(t, tg.Pid, "--interval", "300ms", "--alloc-probes")
 			a.attached(t)
-			s := a.waitSample(t, 15*time.Second, "top site in main.allocHot", func(s observe.Sample) bool {
+			s := a.waitSample(t, 15*time.Second, "top site in main.allocHot", func(s model.Sample) bool {
 				return s.Alloc != nil && len(s.Alloc.TopSites) > 0 && s.Alloc.TopSites[0].Hits > 50 &&
 					strings.HasPrefix(s.Alloc.TopSites[0].Stack[0], "main.allocHot ")
 			})
@@ -143,12 +143,12 @@ func TestAllocGovernor(t *testing.T) {
 				if v.Toolchain == testutil.GoNext {
 					hot = "runtime.mallocgcSmallNoScanSC5"
 				}
-				s := a.waitSample(t, 15*time.Second, hot+" detached", func(s observe.Sample) bool {
+				s := a.waitSample(t, 15*time.Second, hot+" detached", func(s model.Sample) bool {
 					return s.Alloc != nil && s.Alloc.Detached[hot] != ""
 				})
 				// Let it settle: two samples in a row under budget.
 				under := 0
-				s = a.waitSample(t, 15*time.Second, "overhead under budget", func(s observe.Sample) bool {
+				s = a.waitSample(t, 15*time.Second, "overhead under budget", func(s model.Sample) bool {
 					if s.Alloc.OverheadRatio <= 0.01 {
 						under++
 					} else {

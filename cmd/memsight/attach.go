@@ -6,7 +6,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,8 +14,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/export/term"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime/leak"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
@@ -172,7 +173,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	}
 	tick := time.NewTicker(o.interval)
 	defer tick.Stop()
-	var prev *observe.Sample
+	var prev *model.Sample
 	for {
 		s, err := sess.Sample()
 		if errors.Is(err, observe.ErrExited) {
@@ -183,7 +184,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 			return err
 		}
 		s.Findings = det.Update(s)
-		reportDetached(cmd.ErrOrStderr(), s, prev)
+		term.RenderDetached(cmd.ErrOrStderr(), s, prev)
 		if err := emit(out, o.output, tty, s, prev); err != nil {
 			return err
 		}
@@ -198,7 +199,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	}
 }
 
-func emit(w io.Writer, output string, tty bool, s, prev *observe.Sample) error {
+func emit(w io.Writer, output string, tty bool, s, prev *model.Sample) error {
 	if output == "json" {
 		return writeJSONLine(w, s)
 	}
@@ -207,7 +208,7 @@ func emit(w io.Writer, output string, tty bool, s, prev *observe.Sample) error {
 	} else if prev != nil {
 		fmt.Fprintln(w)
 	}
-	renderSample(w, s, prev)
+	term.RenderSample(w, s, prev)
 	return nil
 }
 
@@ -224,7 +225,7 @@ func isTerminal(w io.Writer) bool {
 // "512KiB", "1GiB" or a plain number of bytes.
 type byteRate float64
 
-func (b *byteRate) String() string { return strings.ReplaceAll(humanBytes(uint64(*b)), " ", "") }
+func (b *byteRate) String() string { return strings.ReplaceAll(term.HumanBytes(uint64(*b)), " ", "") }
 
 func (b *byteRate) Type() string { return "bytes" }
 
@@ -245,22 +246,4 @@ func (b *byteRate) Set(s string) error {
 	}
 	*b = byteRate(v * mult)
 	return nil
-}
-
-// reportDetached says on w which allocation probes the overhead governor
-// detached since prev.
-func reportDetached(w io.Writer, s, prev *observe.Sample) {
-	if s.Alloc == nil {
-		return
-	}
-	var names []string
-	for name := range s.Alloc.Detached {
-		if prev == nil || prev.Alloc == nil || prev.Alloc.Detached[name] == "" {
-			names = append(names, name)
-		}
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		fmt.Fprintf(w, "memsight: detached %s: %s\n", name, s.Alloc.Detached[name])
-	}
 }

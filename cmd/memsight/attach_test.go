@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -60,7 +60,7 @@ func TestAttachCountsMatchRuntime(t *testing.T) {
 			wantQ, wantE := gt1.queued-gt0.queued, gt1.executed-gt0.executed
 			wantCQ, wantCE := gt1.cqueued-gt0.cqueued, gt1.cexecuted-gt0.cexecuted
 			eq := func(p *uint64, want int64) bool { return p != nil && int64(*p) == want }
-			s := a.waitSample(t, 10*time.Second, "totals equal to the runtime's", func(s observe.Sample) bool {
+			s := a.waitSample(t, 10*time.Second, "totals equal to the runtime's", func(s model.Sample) bool {
 				return eq(s.Finalizers.QueuedTotal, wantQ) && eq(s.Finalizers.ExecutedTotal, wantE) &&
 					s.Finalizers.QueueLength != nil && *s.Finalizers.QueueLength == 0 &&
 					eq(s.Cleanups.QueuedTotal, wantCQ) && eq(s.Cleanups.ExecutedTotal, wantCE)
@@ -73,12 +73,12 @@ func TestAttachCountsMatchRuntime(t *testing.T) {
 			case rn.trace && (reg == nil || int64(*reg) < wantQ):
 				t.Errorf("registered_total %v with --trace-finalizers, want ≥ %d queued", reg, wantQ)
 			case !rn.trace && (reg != nil || s.Unknown["finalizers.registered_total"] == ""):
-				t.Errorf("registered_total %v without --trace-finalizers, want null and listed as unknown", optCount(reg))
+				t.Errorf("registered_total %v without --trace-finalizers, want null and listed as unknown", nullable(reg))
 			case rn.trace && (s.Trace == nil || len(s.Trace.Enabled) == 0):
 				t.Errorf("trace section %+v, want the attached probes", s.Trace)
 			}
 			t.Logf("finalizers queued %d executed %d, cleanups queued %d executed %d: equal to runtime/metrics; registered %v",
-				wantQ, wantE, wantCQ, wantCE, optCount(reg))
+				wantQ, wantE, wantCQ, wantCE, nullable(reg))
 			// Mid-run, the queue length never exceeds what was queued and is never negative.
 			for _, s := range a.all() {
 				if q := s.Finalizers.QueueLength; q == nil || *q < 0 || *q > gt1.queued {
@@ -115,7 +115,7 @@ func TestAttachAfterStall(t *testing.T) {
 			time.Sleep(5 * time.Second)
 			a := startAttach(t, tg.Pid, "--interval", "500ms")
 			a.attached(t)
-			s := a.waitSample(t, 10*time.Second, "finalizer_stall", func(s observe.Sample) bool {
+			s := a.waitSample(t, 10*time.Second, "finalizer_stall", func(s model.Sample) bool {
 				return hasFinding(s, "finalizer_stall") != nil
 			})
 			if d := s.Time.Sub(a.started); d > 2*time.Second+500*time.Millisecond {
@@ -142,7 +142,7 @@ func TestAttachAfterStall(t *testing.T) {
 			// equal the runtime's queued - executed (within one finBlock).
 			gt := parseGT(t, tg.WaitLine(t, "FROZEN ", 30*time.Second))
 			frozenAt := time.Now()
-			s = a.waitSample(t, 5*time.Second, "a sample after freezing", func(s observe.Sample) bool { return s.Time.After(frozenAt) })
+			s = a.waitSample(t, 5*time.Second, "a sample after freezing", func(s model.Sample) bool { return s.Time.After(frozenAt) })
 			want := gt.queued - gt.executed
 			if q := s.Finalizers.QueueLength; q == nil || *q < want-101 || *q > want+101 {
 				t.Errorf("queue_length %v, runtime says %d", q, want)
@@ -165,7 +165,7 @@ func TestCleanupStall(t *testing.T) {
 			time.Sleep(3 * time.Second)
 			a := startAttach(t, tg.Pid, "--interval", "500ms")
 			a.attached(t)
-			s := a.waitSample(t, 10*time.Second, "cleanup_stall", func(s observe.Sample) bool {
+			s := a.waitSample(t, 10*time.Second, "cleanup_stall", func(s model.Sample) bool {
 				return hasFinding(s, "cleanup_stall") != nil
 			})
 			r := s.Cleanups.Running
@@ -194,7 +194,7 @@ func TestBacklog(t *testing.T) {
 			tg.WaitLine(t, "READY", 10*time.Second)
 			a := startAttach(t, tg.Pid, "--interval", "500ms", "--backlog-window", "8s")
 			a.attached(t)
-			s := a.waitSample(t, 25*time.Second, "finalizer_backlog", func(s observe.Sample) bool {
+			s := a.waitSample(t, 25*time.Second, "finalizer_backlog", func(s model.Sample) bool {
 				return hasFinding(s, "finalizer_backlog") != nil
 			})
 			f := hasFinding(s, "finalizer_backlog")
@@ -237,4 +237,12 @@ func TestNoFindingsForHealthyTarget(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nullable prints a counter that may be null, for messages.
+func nullable(v *uint64) any {
+	if v == nil {
+		return "null"
+	}
+	return *v
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/memsight/memsight/pkg/export/term"
 	"github.com/memsight/memsight/pkg/preflight"
 )
 
@@ -37,7 +38,7 @@ any fails. In Kubernetes: kubectl exec -n memsight ds/memsight -- memsight check
 					return err
 				}
 			} else {
-				tw := newTable(cmd.OutOrStdout(), "CHECK", "STATUS", "MESSAGE")
+				tw := term.NewTable(cmd.OutOrStdout(), "CHECK", "STATUS", "MESSAGE")
 				for _, r := range results {
 					fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Name, r.Status, r.Message)
 				}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -75,7 +75,7 @@ func TestGoroutines(t *testing.T) {
 					t.Fatalf("memsight goroutines -o json: %v", err)
 				}
 			})
-			var c goruntime.Census
+			var c model.Census
 			if err := json.Unmarshal(out, &c); err != nil {
 				t.Fatalf("not a census: %v\n%s", err, out)
 			}

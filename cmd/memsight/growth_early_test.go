@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -57,7 +57,7 @@ func TestGrowthEarly(t *testing.T) {
 			defer g.stop()
 			g.a.attached(t)
 			kind := map[string]string{"map": "rss_growth", "mmap": "rss_growth", "goroutines": "goroutine_growth"}[g.mode]
-			s := g.a.waitSample(t, 120*time.Second, kind, func(s observe.Sample) bool { return hasFinding(s, kind) != nil })
+			s := g.a.waitSample(t, 120*time.Second, kind, func(s model.Sample) bool { return hasFinding(s, kind) != nil })
 			f := hasFinding(s, kind)
 			first := g.a.all()[0]
 			after := s.Time.Sub(first.Time)

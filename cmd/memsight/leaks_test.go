@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -93,14 +93,14 @@ func TestAttachLeakScan(t *testing.T) {
 		t.Fatalf("memsight attach --leak-scan: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	var last observe.Sample
+	var last model.Sample
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
 		t.Fatal(err)
 	}
 	if last.GoroutineLeaks == nil || last.GoroutineLeaks.Leaked < 7 || last.GoroutineLeaks.BytesPinnedEstimate == 0 {
 		t.Fatalf("last sample's goroutine_leaks %+v, want ≥ 7 leaked", last.GoroutineLeaks)
 	}
-	var f *observe.Finding
+	var f *model.Finding
 	for i := range last.Findings {
 		if last.Findings[i].Kind == "goroutine_leak" {
 			f = &last.Findings[i]

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // memsightBin is the memsight binary the tests run, as a user would.
@@ -44,7 +44,7 @@ func TestMain(m *testing.M) {
 type attachRun struct {
 	cmd     *exec.Cmd
 	mu      sync.Mutex
-	samples []observe.Sample
+	samples []model.Sample
 	stderr  strings.Builder
 	done    chan struct{}
 	err     error
@@ -67,7 +67,7 @@ func startAttach(t *testing.T, pid int, args ...string) *attachRun {
 		sc := bufio.NewScanner(out)
 		sc.Buffer(make([]byte, 4<<20), 4<<20)
 		for sc.Scan() {
-			var s observe.Sample
+			var s model.Sample
 			if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
 				a.mu.Lock()
 				a.stderr.WriteString("bad JSON line: " + sc.Text() + "\n")
@@ -124,14 +124,14 @@ func (a *attachRun) stderrText() string {
 	return a.stderr.String()
 }
 
-func (a *attachRun) all() []observe.Sample {
+func (a *attachRun) all() []model.Sample {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]observe.Sample(nil), a.samples...)
+	return append([]model.Sample(nil), a.samples...)
 }
 
 // waitSample waits for a sample satisfying ok.
-func (a *attachRun) waitSample(t *testing.T, timeout time.Duration, what string, ok func(observe.Sample) bool) observe.Sample {
+func (a *attachRun) waitSample(t *testing.T, timeout time.Duration, what string, ok func(model.Sample) bool) model.Sample {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	seen := 0
@@ -178,7 +178,7 @@ func parseGT(t *testing.T, s string) gtCounts {
 	return g
 }
 
-func findingKinds(s observe.Sample) []string {
+func findingKinds(s model.Sample) []string {
 	var k []string
 	for _, f := range s.Findings {
 		k = append(k, f.Kind)
@@ -186,7 +186,7 @@ func findingKinds(s observe.Sample) []string {
 	return k
 }
 
-func hasFinding(s observe.Sample, kind string) *observe.Finding {
+func hasFinding(s model.Sample, kind string) *model.Finding {
 	for i := range s.Findings {
 		if s.Findings[i].Kind == kind {
 			return &s.Findings[i]

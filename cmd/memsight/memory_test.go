@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -112,7 +112,7 @@ func checkGrowth(t *testing.T, g *growthRun) {
 	switch g.mode {
 	case "map", "mmap":
 		want := map[string]string{"map": "go_heap", "mmap": "non_heap"}[g.mode]
-		s := g.a.waitSample(t, 30*time.Second, "rss_growth", func(s observe.Sample) bool { return hasFinding(s, "rss_growth") != nil })
+		s := g.a.waitSample(t, 30*time.Second, "rss_growth", func(s model.Sample) bool { return hasFinding(s, "rss_growth") != nil })
 		f := hasFinding(s, "rss_growth")
 		if f.Evidence["cause"] != want {
 			t.Errorf("rss_growth cause %v, want %s: %s", f.Evidence["cause"], want, f.Summary)
@@ -125,7 +125,7 @@ func checkGrowth(t *testing.T, g *growthRun) {
 		}
 		t.Logf("%s after %v: %s", f.Kind, s.Time.Sub(g.a.started).Round(time.Millisecond), f.Summary)
 	default: // goroutines
-		s := g.a.waitSample(t, 30*time.Second, "goroutine_growth", func(s observe.Sample) bool { return hasFinding(s, "goroutine_growth") != nil })
+		s := g.a.waitSample(t, 30*time.Second, "goroutine_growth", func(s model.Sample) bool { return hasFinding(s, "goroutine_growth") != nil })
 		f := hasFinding(s, "goroutine_growth")
 		if !strings.Contains(f.Summary, "main.leakGoroutines") {
 			t.Errorf("goroutine_growth does not name main.leakGoroutines, whose go statement leaks: %s", f.Summary)
@@ -146,7 +146,7 @@ func checkTruth(t *testing.T, g *growthRun) {
 	}
 	want := testutil.ParseMemTruth(t, g.tg.WaitLine(t, "TRUTH ", 20*time.Second))
 	at := time.Now()
-	s := g.a.waitSample(t, 5*time.Second, "a sample after TRUTH", func(s observe.Sample) bool { return s.Time.After(at) })
+	s := g.a.waitSample(t, 5*time.Second, "a sample after TRUTH", func(s model.Sample) bool { return s.Time.After(at) })
 	if s.Time.Sub(at) > 1500*time.Millisecond {
 		t.Fatalf("sample %v after TRUTH: the target may have resumed", s.Time.Sub(at))
 	}

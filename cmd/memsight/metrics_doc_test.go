@@ -22,6 +22,7 @@ import (
 	"github.com/memsight/memsight/pkg/export/pyroscope"
 	"github.com/memsight/memsight/pkg/export/webhook"
 	"github.com/memsight/memsight/pkg/kube"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 )
 
@@ -36,15 +37,15 @@ const (
 )
 
 // snapSource serves one snapshot.
-type snapSource struct{ snap agent.Snapshot }
+type snapSource struct{ snap model.Snapshot }
 
-func (s snapSource) Snapshot() agent.Snapshot { return s.snap }
+func (s snapSource) Snapshot() model.Snapshot { return s.snap }
 
 // profileSnapSource adds what the profile outputs read to snapSource.
 type profileSnapSource struct{ snapSource }
 
-func (profileSnapSource) Profile(context.Context, int, string, bool) (*agent.Profile, error) {
-	return nil, agent.ErrNotWatched
+func (profileSnapSource) Profile(context.Context, int, string, bool) (*model.Profile, error) {
+	return nil, model.ErrNotWatched
 }
 func (profileSnapSource) EvidenceStats() agent.EvidenceStats { return agent.EvidenceStats{} }
 func (profileSnapSource) ProfileStats() map[[2]string]uint64 { return nil }
@@ -60,7 +61,7 @@ func (noAPI) CreateEvent(context.Context, *corev1.Event) (*corev1.Event, error) 
 
 // fullSnapshot has one watched process with every value known, and every
 // self statistic, so that every metric has its series.
-func fullSnapshot() agent.Snapshot {
+func fullSnapshot() model.Snapshot {
 	n := int64(1)
 	bounds := []float64{}
 	counts := []uint64{}
@@ -69,23 +70,23 @@ func fullSnapshot() agent.Snapshot {
 		counts = append(counts, 0)
 	}
 	u := uint64(1)
-	s := &observe.Sample{
-		PID: 1, RSSBytes: 1, FDs: observe.FDs{Open: 1},
-		Finalizers: observe.Finalizers{QueueLength: &n, QueuedTotal: &u, ExecutedTotal: &u},
-		Cleanups:   observe.Cleanups{QueueLength: &n},
-		GC:         &observe.GC{PauseHistogram: &observe.PauseHistogram{UpperBoundsSeconds: bounds, CumulativeCounts: counts}},
-		Heap:       &observe.Heap{GoalBytes: 1, MemoryLimitBytes: 1},
-		Goroutines: &observe.Goroutines{},
+	s := &model.Sample{
+		PID: 1, RSSBytes: 1, FDs: model.FDs{Open: 1},
+		Finalizers: model.Finalizers{QueueLength: &n, QueuedTotal: &u, ExecutedTotal: &u},
+		Cleanups:   model.Cleanups{QueueLength: &n},
+		GC:         &model.GC{PauseHistogram: &model.PauseHistogram{UpperBoundsSeconds: bounds, CumulativeCounts: counts}},
+		Heap:       &model.Heap{GoalBytes: 1, MemoryLimitBytes: 1},
+		Goroutines: &model.Goroutines{},
 	}
-	s.GoroutineLeaks = &observe.GoroutineLeaks{Leaked: 1, BytesPinnedEstimate: 1}
-	programs := map[string]agent.ProgramStats{}
+	s.GoroutineLeaks = &model.GoroutineLeaks{Leaked: 1, BytesPinnedEstimate: 1}
+	programs := map[string]model.ProgramStats{}
 	for _, p := range []string{"setfinalizer", "queuefinalizer", "finalizer_start", "finalizer_end", "cleanup_enqueue",
 		"cleanup_start", "cleanup_end", "gc_start_cycle", "stw_stop", "stw_start", "process_exit", "process_exec", "alloc_probe"} {
-		programs[p] = agent.ProgramStats{}
+		programs[p] = model.ProgramStats{}
 	}
-	return agent.Snapshot{
-		Processes: []agent.Process{{PID: 1, Comm: "svc", GoVersion: "go1.26.8", Build: &agent.Build{}, State: agent.StateWatching, Sample: s}},
-		Stats: agent.Stats{Skipped: map[string]int{"max_processes": 0, "min_process_age": 0, "excluded": 0, "ignored": 0},
+	return model.Snapshot{
+		Processes: []model.Process{{PID: 1, Comm: "svc", GoVersion: "go1.26.8", Build: &model.Build{}, State: model.StateWatching, Sample: s}},
+		Stats: model.Stats{Skipped: map[string]int{"max_processes": 0, "min_process_age": 0, "excluded": 0, "ignored": 0},
 			AttachErrors: map[string]uint64{}, Programs: programs},
 	}
 }

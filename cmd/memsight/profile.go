@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/memsight/memsight/pkg/export/term"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/heapprof"
 	"github.com/memsight/memsight/pkg/process"
@@ -112,7 +113,7 @@ func runProfile(cmd *cobra.Command, g *globalOptions, o *profileOptions, pid int
 	}
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "memsight: heap profile of pid %d (%s, %s) written to %s: %d allocation sites, %s in use as of the last GC (sampled every %s)\n",
-		pid, proc.Comm, b.GoVersion, o.out, len(snap.Records), humanBytes(uint64(inuse)), humanBytes(uint64(snap.Rate)))
+		pid, proc.Comm, b.GoVersion, o.out, len(snap.Records), term.HumanBytes(uint64(inuse)), term.HumanBytes(uint64(snap.Rate)))
 	if snap.Truncated {
 		fmt.Fprintf(stderr, "memsight: warning: stopped after %d allocation sites (--max-buckets): the profile is incomplete\n", len(snap.Records))
 	}

@@ -7,7 +7,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/memsight/memsight/pkg/export/term"
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -45,53 +47,13 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			}
 			if output == "json" {
 				if res.Processes == nil {
-					res.Processes = []observe.GoProcess{}
+					res.Processes = []model.GoProcess{}
 				}
 				return writeJSON(cmd.OutOrStdout(), res.Processes)
 			}
-			return psTable(cmd, res.Processes)
+			return term.RenderProcesses(cmd.OutOrStdout(), res.Processes)
 		},
 	}
 	outputFlag(cmd, &output)
 	return cmd
-}
-
-func psTable(cmd *cobra.Command, ps []observe.GoProcess) error {
-	tw := newTable(cmd.OutOrStdout(), "PID", "COMMAND", "GO", "BUILD", "RSS", "ATTACH", "CONTAINER")
-	for _, p := range ps {
-		attach := "yes"
-		if !p.Attachable {
-			attach = "no: " + p.Reason
-		}
-		ctr := "-"
-		if p.ContainerID != "" {
-			ctr = p.ContainerID[:min(12, len(p.ContainerID))]
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", p.PID, p.Comm, orDash(p.GoVersion), buildFlags(p), humanBytes(p.RSSBytes), attach, ctr)
-	}
-	return tw.Flush()
-}
-
-func buildFlags(p observe.GoProcess) string {
-	var f []string
-	if p.PIE {
-		f = append(f, "pie")
-	}
-	if p.CGO {
-		f = append(f, "cgo")
-	}
-	if p.Stripped {
-		f = append(f, "stripped")
-	}
-	if len(f) == 0 {
-		return "-"
-	}
-	return strings.Join(f, ",")
-}
-
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -37,11 +37,11 @@ func TestPs(t *testing.T) {
 	if err != nil {
 		t.Fatalf("memsight ps: %v", err)
 	}
-	var list []observe.GoProcess
+	var list []model.GoProcess
 	if err := json.Unmarshal(out, &list); err != nil {
 		t.Fatalf("memsight ps -o json is not a JSON array: %v\n%s", err, out)
 	}
-	byPID := map[int]observe.GoProcess{}
+	byPID := map[int]model.GoProcess{}
 	for _, p := range list {
 		byPID[p.PID] = p
 	}

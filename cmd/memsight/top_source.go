@@ -17,7 +17,7 @@ import (
 	"github.com/memsight/memsight/pkg/agent"
 	"github.com/memsight/memsight/pkg/export/api"
 	"github.com/memsight/memsight/pkg/export/term"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // topSource is where top's frames come from.
@@ -70,9 +70,9 @@ func (s *engineSource) waitReady(ctx context.Context, timeout time.Duration) err
 	return nil
 }
 
-func allSampled(ps []agent.Process) bool {
+func allSampled(ps []model.Process) bool {
 	for _, p := range ps {
-		if p.State == agent.StateWatching && p.Sample == nil {
+		if p.State == model.StateWatching && p.Sample == nil {
 			return false
 		}
 	}
@@ -137,19 +137,19 @@ func (s *httpSource) view(ctx context.Context) (term.View, error) {
 	if err := s.get(ctx, "/api/v1/processes", &list); err != nil {
 		return term.View{}, err
 	}
-	v := term.View{Time: list.Time, Source: "agent " + s.base.Redacted(), Processes: make([]agent.Process, len(list.Processes))}
+	v := term.View{Time: list.Time, Source: "agent " + s.base.Redacted(), Processes: make([]model.Process, len(list.Processes))}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, maxFetches)
 	errs := make([]error, len(list.Processes))
 	for i, pv := range list.Processes {
 		v.Processes[i] = pv.Process
-		if pv.State != agent.StateWatching || pv.SampledAt == nil {
+		if pv.State != model.StateWatching || pv.SampledAt == nil {
 			continue
 		}
 		wg.Go(func() {
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			var smp observe.Sample
+			var smp model.Sample
 			err := s.get(ctx, "/api/v1/processes/"+strconv.Itoa(pv.PID), &smp)
 			var st statusError
 			switch {
@@ -172,13 +172,13 @@ func (s *httpSource) view(ctx context.Context) (term.View, error) {
 }
 
 // summarySample is what the list says of a process: its RSS and findings.
-func summarySample(pv api.ProcessView) *observe.Sample {
-	s := &observe.Sample{PID: pv.PID, Time: *pv.SampledAt}
+func summarySample(pv api.ProcessView) *model.Sample {
+	s := &model.Sample{PID: pv.PID, Time: *pv.SampledAt}
 	if pv.RSSBytes != nil {
 		s.RSSBytes = *pv.RSSBytes
 	}
 	for _, k := range pv.Findings {
-		s.Findings = append(s.Findings, observe.Finding{Kind: k})
+		s.Findings = append(s.Findings, model.Finding{Kind: k})
 	}
 	return s
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/testutil"
 )
@@ -97,7 +98,7 @@ func TestAgentExecAfterFork(t *testing.T) {
 				l, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 				return l == exe
 			})
-			took := waitFor(t, time.Second, "the process watched after its exec", func() bool { return stateOf(a, pid) == StateWatching })
+			took := waitFor(t, time.Second, "the process watched after its exec", func() bool { return stateOf(a, pid) == model.StateWatching })
 			t.Logf("watched %v after the exec", took.Round(time.Millisecond))
 		})
 	}
@@ -116,14 +117,14 @@ func TestAgentSharedAttachment(t *testing.T) {
 
 	p1, p2 := testutil.StartTarget(t, exe), testutil.StartTarget(t, exe)
 	waitFor(t, 2*time.Second, "both watched", func() bool {
-		return stateOf(a, p1.Pid) == StateWatching && stateOf(a, p2.Pid) == StateWatching
+		return stateOf(a, p1.Pid) == model.StateWatching && stateOf(a, p2.Pid) == model.StateWatching
 	})
 	if n := binaries(); n != 1 {
 		t.Fatalf("two processes of one executable: %d attachments, want 1", n)
 	}
 	copyTo(t, src, exe) // same contents and build ID, new inode
 	p3 := testutil.StartTarget(t, exe)
-	waitFor(t, 2*time.Second, "the process of the replaced executable watched", func() bool { return stateOf(a, p3.Pid) == StateWatching })
+	waitFor(t, 2*time.Second, "the process of the replaced executable watched", func() bool { return stateOf(a, p3.Pid) == model.StateWatching })
 	if n := binaries(); n != 2 {
 		t.Fatalf("after the executable was replaced: %d attachments, want 2", n)
 	}
@@ -133,7 +134,7 @@ func TestAgentSharedAttachment(t *testing.T) {
 		}
 	}
 	waitFor(t, 2*time.Second, "the old executable's attachment detached", func() bool { return binaries() == 1 })
-	if st := stateOf(a, p3.Pid); st != StateWatching {
+	if st := stateOf(a, p3.Pid); st != model.StateWatching {
 		t.Fatalf("the remaining process is %q", st)
 	}
 	s := a.Snapshot()

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
@@ -51,7 +52,7 @@ func (a *Agent) open(pid int, info inspected, bin *goexe.Binary) (sess *observe.
 			if sh != nil {
 				a.release(sh)
 			}
-			sess, sh, reason, err = nil, nil, ReasonPanic, fmt.Errorf("attaching panicked: %v", r)
+			sess, sh, reason, err = nil, nil, model.ReasonPanic, fmt.Errorf("attaching panicked: %v", r)
 		}
 	}()
 	if sh, err = a.acquire(pid, bin); err != nil {
@@ -129,7 +130,7 @@ func (a *Agent) failAttach(pid int, info inspected, reason string, err error) {
 	a.countError(reason)
 	a.finish(pid, func(e *entry, now time.Time) {
 		e.info, e.exe = info.p, info.exe
-		a.fail(e, reason, err.Error(), now, reason != ReasonPermission && reason != ReasonUnsupported)
+		a.fail(e, reason, err.Error(), now, reason != model.ReasonPermission && reason != model.ReasonUnsupported)
 	})
 }
 
@@ -152,7 +153,7 @@ func (a *Agent) fail(e *entry, reason, msg string, now time.Time, retry bool) {
 		e.retryAt = now.Add(min(a.cfg.Reconcile<<min(e.attempts-1, 16), maxRetryBackoff))
 	}
 	st := stFailed
-	if reason == ReasonUnsupported {
+	if reason == model.ReasonUnsupported {
 		st = stUnsupported
 	}
 	e.set(st, msg, now)
@@ -161,18 +162,18 @@ func (a *Agent) fail(e *entry, reason, msg string, now time.Time, retry bool) {
 // probeReason classifies an error attaching the probes.
 func probeReason(err error) string {
 	if errors.Is(err, probe.ErrPermission) || errors.Is(err, os.ErrPermission) {
-		return ReasonPermission
+		return model.ReasonPermission
 	}
-	return ReasonProbe
+	return model.ReasonProbe
 }
 
 // attachReason classifies an error of observe.AttachShared.
 func attachReason(err error) string {
 	switch {
 	case errors.Is(err, os.ErrPermission), errors.Is(err, procmem.ErrPermission), errors.Is(err, probe.ErrPermission):
-		return ReasonPermission
+		return model.ReasonPermission
 	case errors.Is(err, goexe.ErrUnsupportedGo):
-		return ReasonUnsupported
+		return model.ReasonUnsupported
 	}
-	return ReasonRuntime
+	return model.ReasonRuntime
 }

@@ -78,7 +78,7 @@ type Config struct {
 	// Filters leave out processes by cgroup and by pod (namespace, labels).
 	Filters
 	// MaxProcesses caps the processes watched at once; the others wait,
-	// are logged and counted (Stats.Skipped["max_processes"]).
+	// are logged and counted (model.Stats.Skipped["max_processes"]).
 	MaxProcesses int
 	// Self is memsight's own PID (default os.Getpid()); it and every process
 	// running memsight's executable are never attached.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 )
 
@@ -30,17 +31,17 @@ const (
 func (s state) public() string {
 	switch s {
 	case stWatching:
-		return StateWatching
+		return model.StateWatching
 	case stFailed:
-		return StateFailed
+		return model.StateFailed
 	case stUnsupported:
-		return StateUnsupported
+		return model.StateUnsupported
 	case stLimited:
-		return StateMaxProcesses
+		return model.StateMaxProcesses
 	case stIgnored:
-		return StateIgnored
+		return model.StateIgnored
 	case stExcludedCgroup, stExcludedPod:
-		return StateExcluded
+		return model.StateExcluded
 	}
 	return ""
 }
@@ -56,7 +57,7 @@ type entry struct {
 	// to notice an exec.
 	exe exeID
 	// info is what the API lists; set once the process is known to be Go.
-	info   Process
+	info   model.Process
 	reason string
 	// Retries of a failed attach.
 	attempts int
@@ -67,8 +68,8 @@ type entry struct {
 	sess      *observe.SharedSession
 	sh        *shared
 	cancel    context.CancelFunc
-	watchMono uint64          // probe.Now() just before the PID was watched
-	latest    *observe.Sample // guarded by Agent.mu
+	watchMono uint64        // probe.Now() just before the PID was watched
+	latest    *model.Sample // guarded by Agent.mu
 	// exeChecked is when the worker last compared /proc/PID/exe with exe
 	// (worker-owned; see Agent.execed).
 	exeChecked time.Time

@@ -8,8 +8,7 @@ import (
 
 	"github.com/google/pprof/profile"
 
-	"github.com/memsight/memsight/pkg/detect"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/profiles"
 )
 
@@ -38,7 +37,7 @@ func (pf *profiler) recentCapture(j evidenceJob, every time.Duration) string {
 			delete(pf.captured, key)
 		}
 	}
-	pf.captured[k] = lastCapture{at: now, start: j.start, id: EvidenceID(j.pid, j.finding.Kind, j.finding.Since)}
+	pf.captured[k] = lastCapture{at: now, start: j.start, id: model.EvidenceID(j.pid, j.finding.Kind, j.finding.Since)}
 	return ""
 }
 
@@ -57,9 +56,9 @@ type lastCapture struct {
 type evidenceJob struct {
 	pid      int
 	start    time.Time // the watch's start
-	proc     Process
-	finding  observe.Finding
-	sample   *observe.Sample
+	proc     model.Process
+	finding  model.Finding
+	sample   *model.Sample
 	resolved bool
 	gone     string // the process is no longer watched (why): nothing is read
 	at       time.Time
@@ -69,9 +68,9 @@ type evidenceJob struct {
 // loop last heard of them, and its last sample.
 type pidFindings struct {
 	start  time.Time
-	proc   Process
-	last   *observe.Sample
-	active map[string]observe.Finding
+	proc   model.Process
+	last   *model.Sample
+	active map[string]model.Finding
 }
 
 // findingTracker notices findings firing and resolving, sample by sample.
@@ -83,7 +82,7 @@ type findingTracker struct {
 // noteFindings is called by a process's worker with each new sample: a
 // finding that appears is queued for its evidence, one that is gone for
 // its resolution. Without findings it costs a map lookup.
-func (a *Agent) noteFindings(pid int, start time.Time, proc Process, s *observe.Sample) {
+func (a *Agent) noteFindings(pid int, start time.Time, proc model.Process, s *model.Sample) {
 	tr := &a.pf.track
 	tr.mu.Lock()
 	pf := tr.byPID[pid]
@@ -95,7 +94,7 @@ func (a *Agent) noteFindings(pid int, start time.Time, proc Process, s *observe.
 		return
 	}
 	if pf == nil {
-		pf = &pidFindings{start: start, active: map[string]observe.Finding{}}
+		pf = &pidFindings{start: start, active: map[string]model.Finding{}}
 		tr.byPID[pid] = pf
 	}
 	pf.proc, pf.last = proc, s
@@ -163,8 +162,8 @@ func (a *Agent) evidenceLoop(ctx context.Context) {
 
 // capture reads the profiles of a job's process and stores the snapshot.
 func (a *Agent) capture(ctx context.Context, j evidenceJob) {
-	id := EvidenceID(j.pid, j.finding.Kind, j.finding.Since)
-	snap := &EvidenceSnapshot{Time: j.at, Finding: j.finding, Sample: j.sample, Profiles: map[string][]byte{}, Errors: map[string]string{}}
+	id := model.EvidenceID(j.pid, j.finding.Kind, j.finding.Since)
+	snap := &model.EvidenceSnapshot{Time: j.at, Finding: j.finding, Sample: j.sample, Profiles: map[string][]byte{}, Errors: map[string]string{}}
 	proc := j.proc
 	if j.gone != "" {
 		snap.Errors["profiles"] = "the process is no longer watched (" + j.gone + "): nothing could be read"
@@ -184,14 +183,14 @@ func (a *Agent) capture(ctx context.Context, j evidenceJob) {
 		}
 		return
 	}
-	a.pf.ev.fired(&Evidence{ID: id, PID: j.pid, Process: proc, Kind: j.finding.Kind, Since: j.finding.Since, Fired: snap})
+	a.pf.ev.fired(&model.Evidence{ID: id, PID: j.pid, Process: proc, Kind: j.finding.Kind, Since: j.finding.Since, Fired: snap})
 	a.log.Debug("evidence kept", "id", id, "profiles", snap.Names)
 }
 
 // captureProfiles reads the goroutine profile (and census) and the heap
 // profile of j's process into snap; for a growth finding that fired, the
 // heap profile at the start of the growth window and the difference too.
-func (a *Agent) captureProfiles(ctx context.Context, j evidenceJob, snap *EvidenceSnapshot) (Process, error) {
+func (a *Agent) captureProfiles(ctx context.Context, j evidenceJob, snap *model.EvidenceSnapshot) (model.Process, error) {
 	t, p, err := a.profileTarget(j.pid)
 	if err != nil {
 		return j.proc, err
@@ -202,20 +201,20 @@ func (a *Agent) captureProfiles(ctx context.Context, j evidenceJob, snap *Eviden
 	defer func() { <-a.pf.sem }()
 	o := profiles.Options{MaxBytes: a.pf.cfg.ReadBudget}
 	if g, err := profiles.Goroutine(t, o); err != nil {
-		snap.Errors[ProfileGoroutine] = profileErr(j.pid, ProfileGoroutine, err).Error()
+		snap.Errors[model.ProfileGoroutine] = profileErr(j.pid, model.ProfileGoroutine, err).Error()
 	} else {
 		c := *g.Census
 		c.Stacks = nil
 		snap.Goroutines = &c
-		snap.add(ProfileGoroutine, g.Profile)
+		addProfile(snap, model.ProfileGoroutine, g.Profile)
 	}
 	h, err := profiles.Heap(t, o)
 	if err != nil {
-		snap.Errors[ProfileHeap] = profileErr(j.pid, ProfileHeap, err).Error()
+		snap.Errors[model.ProfileHeap] = profileErr(j.pid, model.ProfileHeap, err).Error()
 		return p, nil
 	}
-	snap.add(ProfileHeap, h.Profile)
-	if j.resolved || (j.finding.Kind != detect.KindHeapGrowth && j.finding.Kind != detect.KindRSSGrowth) {
+	addProfile(snap, model.ProfileHeap, h.Profile)
+	if j.resolved || (j.finding.Kind != model.KindHeapGrowth && j.finding.Kind != model.KindRSSGrowth) {
 		return p, nil
 	}
 	window := a.tunables().Detect.GrowthWindow
@@ -226,13 +225,13 @@ func (a *Agent) captureProfiles(ctx context.Context, j evidenceJob, snap *Eviden
 	}
 	bt := base.Time
 	snap.BaseTime = &bt
-	snap.add("heap_base", h.At(base))
-	snap.add("heap_diff", h.Diff(base))
+	addProfile(snap, "heap_base", h.At(base))
+	addProfile(snap, "heap_diff", h.Diff(base))
 	return p, nil
 }
 
-// add encodes a profile into the snapshot.
-func (s *EvidenceSnapshot) add(name string, p *profile.Profile) {
+// addProfile encodes a profile into the snapshot.
+func addProfile(s *model.EvidenceSnapshot, name string, p *profile.Profile) {
 	var b bytes.Buffer
 	if err := p.Write(&b); err != nil {
 		s.Errors[name] = "encoding: " + err.Error()

@@ -4,12 +4,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/profiles"
 )
 
-func bundle(pid int, kind string, at time.Time, size int) *Evidence {
-	return &Evidence{ID: EvidenceID(pid, kind, at), PID: pid, Kind: kind, Since: at,
-		Fired: &EvidenceSnapshot{Time: at, Profiles: map[string][]byte{"heap": make([]byte, size)}}}
+func bundle(pid int, kind string, at time.Time, size int) *model.Evidence {
+	return &model.Evidence{ID: model.EvidenceID(pid, kind, at), PID: pid, Kind: kind, Since: at,
+		Fired: &model.EvidenceSnapshot{Time: at, Profiles: map[string][]byte{"heap": make([]byte, size)}}}
 }
 
 // TestEvidenceStoreBounds: bundles survive their resolution; beyond the
@@ -20,7 +21,7 @@ func TestEvidenceStoreBounds(t *testing.T) {
 	st := newEvidenceStore(100<<10, 2)
 	a1 := bundle(1, "rss_growth", t0, 10<<10)
 	st.fired(a1)
-	if !st.resolved(a1.ID, &EvidenceSnapshot{Time: t0.Add(time.Second)}) {
+	if !st.resolved(a1.ID, &model.EvidenceSnapshot{Time: t0.Add(time.Second)}) {
 		t.Fatal("resolution of a kept bundle not recorded")
 	}
 	st.fired(bundle(1, "finalizer_stall", t0.Add(2*time.Second), 10<<10))
@@ -48,7 +49,7 @@ func TestEvidenceStoreBounds(t *testing.T) {
 	if len(st.order) != 1 || st.order[0] != huge {
 		t.Errorf("a bundle over the bound: %d kept", len(st.order))
 	}
-	if st.resolved("nope", &EvidenceSnapshot{}) {
+	if st.resolved("nope", &model.EvidenceSnapshot{}) {
 		t.Error("resolution of an unknown bundle recorded")
 	}
 }
@@ -102,7 +103,7 @@ func TestRecentCapture(t *testing.T) {
 	if prev := pf.recentCapture(job("rss_growth", t0, false, t0), time.Minute); prev != "" {
 		t.Fatalf("first capture: previous %q", prev)
 	}
-	if prev := pf.recentCapture(job("rss_growth", t0.Add(time.Second), false, t0), time.Minute); prev != EvidenceID(5, "rss_growth", t0) {
+	if prev := pf.recentCapture(job("rss_growth", t0.Add(time.Second), false, t0), time.Minute); prev != model.EvidenceID(5, "rss_growth", t0) {
 		t.Errorf("re-fired within a minute: previous %q", prev)
 	}
 	for _, j := range []evidenceJob{job("heap_growth", t0, false, t0), job("rss_growth", t0, true, t0), job("rss_growth", t0, false, t0.Add(time.Hour))} {

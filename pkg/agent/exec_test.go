@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/testutil"
@@ -80,13 +81,13 @@ func runAgentProbes(t *testing.T, pcfg probe.Config, include string, tweak ...fu
 }
 
 // processOf returns pid's entry in a snapshot.
-func processOf(a *Agent, pid int) (Process, bool) {
+func processOf(a *Agent, pid int) (model.Process, bool) {
 	for _, p := range a.Snapshot().Processes {
 		if p.PID == pid {
 			return p, true
 		}
 	}
-	return Process{}, false
+	return model.Process{}, false
 }
 
 // latencies summarises attach latencies: median and p90.
@@ -121,7 +122,7 @@ func TestAgentExecEvents(t *testing.T) {
 	for range 10 {
 		start := time.Now()
 		tg := testutil.StartTarget(t, exe) // returns after the exec
-		waitFor(t, time.Second, "the new process watched", func() bool { return stateOf(a, tg.Pid) == StateWatching })
+		waitFor(t, time.Second, "the new process watched", func() bool { return stateOf(a, tg.Pid) == model.StateWatching })
 		took = append(took, time.Since(start))
 		stopTarget(t, a, tg)
 	}
@@ -145,7 +146,7 @@ func TestAgentRescanFallback(t *testing.T) {
 	for range 5 {
 		start := time.Now()
 		tg := testutil.StartTarget(t, exe)
-		waitFor(t, 2*time.Second, "the new process watched", func() bool { return stateOf(a, tg.Pid) == StateWatching })
+		waitFor(t, 2*time.Second, "the new process watched", func() bool { return stateOf(a, tg.Pid) == model.StateWatching })
 		took = append(took, time.Since(start))
 		stopTarget(t, a, tg)
 	}
@@ -164,7 +165,7 @@ func TestAgentExecMinAge(t *testing.T) {
 	start := time.Now()
 	tg := testutil.StartTarget(t, exe)
 	// /proc start times are precise to about a second (see tooYoung).
-	took := waitFor(t, age+2*time.Second, "the process watched", func() bool { return stateOf(a, tg.Pid) == StateWatching })
+	took := waitFor(t, age+2*time.Second, "the process watched", func() bool { return stateOf(a, tg.Pid) == model.StateWatching })
 	p, _ := processOf(a, tg.Pid)
 	if d := p.Since.Sub(start); d < age {
 		t.Errorf("watched %v after its start, before --min-process-age %v", d, age)
@@ -186,7 +187,7 @@ func TestAgentReexec(t *testing.T) {
 	t.Setenv(reexecEnv, "1")
 	tg := testutil.StartTarget(t, exe, "-test.run=^TestReexecHelper$", "1")
 	tg.WaitLine(t, "READY 1", 10*time.Second)
-	waitFor(t, 2*time.Second, "the process watched", func() bool { return stateOf(a, tg.Pid) == StateWatching })
+	waitFor(t, 2*time.Second, "the process watched", func() bool { return stateOf(a, tg.Pid) == model.StateWatching })
 	before, _ := processOf(a, tg.Pid)
 
 	for gen := 2; gen <= 3; gen++ {
@@ -197,7 +198,7 @@ func TestAgentReexec(t *testing.T) {
 		tg.WaitNextLine(t, "READY "+strconv.Itoa(gen), 10*time.Second)
 		took := waitFor(t, 2*time.Second, "the process watched again after its exec", func() bool {
 			p, ok := processOf(a, tg.Pid)
-			return ok && p.State == StateWatching && p.Since.After(execAt)
+			return ok && p.State == model.StateWatching && p.Since.After(execAt)
 		})
 		t.Logf("exec %d: watched again %v after the exec signal", gen-1, took.Round(time.Millisecond))
 	}

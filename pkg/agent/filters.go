@@ -6,17 +6,19 @@ import (
 	"slices"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Filters choose the processes watched by cgroup and by Kubernetes pod, on
 // top of IncludeComm and ExcludeComm. A Go process left out by them is
-// listed as StateExcluded, its Reason naming the rule, and counted in
-// Stats.Skipped["excluded"].
+// listed as model.StateExcluded, its Reason naming the rule, and counted in
+// model.Stats.Skipped["excluded"].
 //
 // The cgroup filters are decided at inspection, like the comm ones. The pod
 // filters need the pod (Config.Pods; they are off without it): a process
 // whose pod is not known yet is attached and checked again at each sample,
-// as for IgnoreAnnotation; a watched process whose pod stops matching
+// as for model.IgnoreAnnotation; a watched process whose pod stops matching
 // (labels or namespace changed, or a Reconfigure) is detached at its next
 // sample, and an excluded one whose pod matches again is attached.
 type Filters struct {
@@ -57,7 +59,7 @@ func (f *Filters) cgroupExcluded(paths []string) string {
 // podExcluded applies the pod filters to p, whose pod is pod when known;
 // it returns why p is left out, "" when it is not or cannot be decided yet
 // (its pod is not known).
-func (f *Filters) podExcluded(p Process, pod Pod, known bool) string {
+func (f *Filters) podExcluded(p model.Process, pod model.Pod, known bool) string {
 	if p.PodUID == "" {
 		switch {
 		case len(f.IncludeNamespaces) > 0:
@@ -97,7 +99,7 @@ func (a *Agent) cgroupVerdict(t *Tunables, pid int) string {
 
 // podVerdict applies the pod filters to p; they are off without
 // Config.Pods.
-func (a *Agent) podVerdict(t *Tunables, p Process, pod Pod, known bool) string {
+func (a *Agent) podVerdict(t *Tunables, p model.Process, pod model.Pod, known bool) string {
 	if a.cfg.Pods == nil || !t.podRules() {
 		return ""
 	}

@@ -10,15 +10,16 @@ import (
 
 	"github.com/memsight/memsight/pkg/agent"
 	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // statesOf waits until pid is in state want, recording the states it went
 // through, and returns them with its last listing.
-func statesOf(t *testing.T, a *agent.Agent, pid int, want string) ([]string, agent.Process) {
+func statesOf(t *testing.T, a *agent.Agent, pid int, want string) ([]string, model.Process) {
 	t.Helper()
 	var states []string
-	var last agent.Process
+	var last model.Process
 	waitUntil(t, "pid in state "+want, func() bool {
 		last, _ = processOf(a, pid)
 		if last.State != "" && (len(states) == 0 || states[len(states)-1] != last.State) {
@@ -48,13 +49,13 @@ func TestAgentExcludeCgroup(t *testing.T) {
 		c.MinProcessAge, c.ExcludeCgroup = 500*time.Millisecond, exclude
 	})
 
-	states, p := statesOf(t, a, t1.Pid, agent.StateExcluded)
+	states, p := statesOf(t, a, t1.Pid, model.StateExcluded)
 	path := "/" + base + "/system.slice/memsight-test.service"
 	if len(states) != 1 || p.Sample != nil || p.GoVersion == "" ||
 		p.Reason != `cgroup `+path+` matches excludes.cgroup "system\\.slice/"` {
 		t.Errorf("the process in system.slice: %+v (states %v)", p, states)
 	}
-	statesOf(t, a, t2.Pid, agent.StateWatching)
+	statesOf(t, a, t2.Pid, model.StateWatching)
 	if st := a.Snapshot().Stats; st.Skipped["excluded"] < 1 || st.Watched != 1 {
 		t.Errorf("stats %+v", st)
 	}
@@ -66,11 +67,11 @@ func TestAgentExcludeCgroup(t *testing.T) {
 	}
 	t3 := testutil.StartTarget(t, exe)
 	apps.Move(t, t3.Pid)
-	if _, p := statesOf(t, a, t3.Pid, agent.StateExcluded); !strings.Contains(p.Reason, `matches excludes.include_cgroup "/system\\.slice/"`) ||
+	if _, p := statesOf(t, a, t3.Pid, model.StateExcluded); !strings.Contains(p.Reason, `matches excludes.include_cgroup "/system\\.slice/"`) ||
 		!strings.Contains(p.Reason, "/apps.slice/web.scope") {
 		t.Errorf("the new process outside the included cgroup: %+v", p)
 	}
-	if p, _ := processOf(a, t2.Pid); p.State != agent.StateWatching {
+	if p, _ := processOf(a, t2.Pid); p.State != model.StateWatching {
 		t.Errorf("the process watched before the Reconfigure: %+v", p)
 	}
 }
@@ -85,7 +86,7 @@ func TestAgentPodFilters(t *testing.T) {
 	exe := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
 	base := testutil.NewCgroupBase(t, "memsight-agent-test-")
 	web, sys := testutil.NewPodCgroup(t, base), testutil.NewPodCgroup(t, base)
-	pods := &fakePods{pods: map[string]agent.Pod{}, cid: map[string]string{}}
+	pods := &fakePods{pods: map[string]model.Pod{}, cid: map[string]string{}}
 	include := regexp.MustCompile("^idle")
 	sel, err := labels.Parse("app=web")
 	if err != nil {
@@ -98,26 +99,26 @@ func TestAgentPodFilters(t *testing.T) {
 	a := agent.RunTestAgent(t, include.String(), func(c *agent.Config) {
 		c.Pods, c.MinProcessAge, c.Filters = pods, 500*time.Millisecond, filters
 	})
-	statesOf(t, a, tg.Pid, agent.StateWatching) // the pod is not known yet
+	statesOf(t, a, tg.Pid, model.StateWatching) // the pod is not known yet
 
-	webPod := func(app string) agent.Pod {
-		return agent.Pod{Name: "web-1", Namespace: "shop", Container: "app", Labels: map[string]string{"app": app}}
+	webPod := func(app string) model.Pod {
+		return model.Pod{Name: "web-1", Namespace: "shop", Container: "app", Labels: map[string]string{"app": app}}
 	}
 	pods.set(web, webPod("web"))
 	waitUntil(t, "the pod's names", func() bool { p, _ := processOf(a, tg.Pid); return p.Pod == "web-1" && p.Sample != nil })
 
 	pods.set(web, webPod("web-canary"))
-	_, p := statesOf(t, a, tg.Pid, agent.StateExcluded)
+	_, p := statesOf(t, a, tg.Pid, model.StateExcluded)
 	if st := a.Snapshot().Stats; p.Reason != `pod shop/web-1 does not match excludes.pod_selector "app=web"` || st.Watched != 0 || st.Binaries != 0 {
 		t.Errorf("after the labels changed: %+v, stats %+v", p, st)
 	}
 	pods.set(web, webPod("web"))
-	statesOf(t, a, tg.Pid, agent.StateWatching)
+	statesOf(t, a, tg.Pid, model.StateWatching)
 
-	pods.set(sys, agent.Pod{Name: "proxy-x", Namespace: "kube-system", Container: "proxy", Labels: map[string]string{"app": "web"}})
+	pods.set(sys, model.Pod{Name: "proxy-x", Namespace: "kube-system", Container: "proxy", Labels: map[string]string{"app": "web"}})
 	tg2 := testutil.StartTarget(t, exe)
 	sys.Move(t, tg2.Pid)
-	if states, p := statesOf(t, a, tg2.Pid, agent.StateExcluded); len(states) != 1 || p.Pod != "proxy-x" ||
+	if states, p := statesOf(t, a, tg2.Pid, model.StateExcluded); len(states) != 1 || p.Pod != "proxy-x" ||
 		p.Reason != "pod kube-system/proxy-x: namespace kube-system is in excludes.namespaces" {
 		t.Errorf("the excluded namespace's process: %+v (states %v)", p, states)
 	}
@@ -126,10 +127,10 @@ func TestAgentPodFilters(t *testing.T) {
 	if err := a.Reconfigure(agent.Tunables{Detect: detect.Defaults(), IncludeComm: include, MinProcessAge: 500 * time.Millisecond, Filters: filters}); err != nil {
 		t.Fatal(err)
 	}
-	if _, p := statesOf(t, a, tg.Pid, agent.StateExcluded); p.Reason != "pod shop/web-1: namespace shop is in excludes.namespaces" {
+	if _, p := statesOf(t, a, tg.Pid, model.StateExcluded); p.Reason != "pod shop/web-1: namespace shop is in excludes.namespaces" {
 		t.Errorf("after the Reconfigure: %+v", p)
 	}
-	statesOf(t, a, tg2.Pid, agent.StateWatching) // kube-system is no longer excluded
+	statesOf(t, a, tg2.Pid, model.StateWatching) // kube-system is no longer excluded
 	if st := a.Snapshot().Stats; st.Watched != 1 || st.Skipped["excluded"] < 1 {
 		t.Errorf("stats %+v", st)
 	}

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // TestFiltersCgroup: any cgroup path matching ExcludeCgroup excludes; with
@@ -37,24 +39,24 @@ func TestFiltersPod(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inPod := Process{PodUID: "uid-1"}
-	web := Pod{Name: "web-1", Namespace: "shop", Labels: map[string]string{"app": "web"}}
-	db := Pod{Name: "db-1", Namespace: "shop", Labels: map[string]string{"app": "db"}}
+	inPod := model.Process{PodUID: "uid-1"}
+	web := model.Pod{Name: "web-1", Namespace: "shop", Labels: map[string]string{"app": "web"}}
+	db := model.Pod{Name: "db-1", Namespace: "shop", Labels: map[string]string{"app": "db"}}
 	for _, c := range []struct {
 		name  string
 		f     Filters
-		p     Process
-		pod   Pod
+		p     model.Process
+		pod   model.Pod
 		known bool
 		want  string
 	}{
-		{"no filters", Filters{}, Process{}, Pod{}, false, ""},
+		{"no filters", Filters{}, model.Process{}, model.Pod{}, false, ""},
 		{"selector matches", Filters{PodSelector: sel}, inPod, web, true, ""},
 		{"selector does not match", Filters{PodSelector: sel}, inPod, db, true, `pod shop/db-1 does not match excludes.pod_selector "app in (api,web)"`},
-		{"pod not known yet", Filters{PodSelector: sel}, inPod, Pod{}, false, ""},
-		{"outside pods, selector", Filters{PodSelector: sel}, Process{}, Pod{}, false, `not in a pod: excludes.pod_selector "app in (api,web)" watches only pods`},
-		{"outside pods, exclude namespace", Filters{ExcludeNamespaces: []string{"shop"}}, Process{}, Pod{}, false, ""},
-		{"outside pods, include namespace", Filters{IncludeNamespaces: []string{"shop"}}, Process{}, Pod{}, false, `not in a pod: excludes.include_namespaces ["shop"] watches only pods`},
+		{"pod not known yet", Filters{PodSelector: sel}, inPod, model.Pod{}, false, ""},
+		{"outside pods, selector", Filters{PodSelector: sel}, model.Process{}, model.Pod{}, false, `not in a pod: excludes.pod_selector "app in (api,web)" watches only pods`},
+		{"outside pods, exclude namespace", Filters{ExcludeNamespaces: []string{"shop"}}, model.Process{}, model.Pod{}, false, ""},
+		{"outside pods, include namespace", Filters{IncludeNamespaces: []string{"shop"}}, model.Process{}, model.Pod{}, false, `not in a pod: excludes.include_namespaces ["shop"] watches only pods`},
 		{"excluded namespace", Filters{ExcludeNamespaces: []string{"kube-system", "shop"}}, inPod, web, true, "pod shop/web-1: namespace shop is in excludes.namespaces"},
 		{"included namespace", Filters{IncludeNamespaces: []string{"shop"}}, inPod, web, true, ""},
 		{"namespace not included", Filters{IncludeNamespaces: []string{"jobs"}}, inPod, web, true, `pod shop/web-1: namespace shop is not in excludes.include_namespaces ["jobs"]`},
@@ -64,7 +66,7 @@ func TestFiltersPod(t *testing.T) {
 		}
 	}
 	none := &Agent{}
-	if got := none.podVerdict(&Tunables{Filters: Filters{PodSelector: sel}}, Process{}, Pod{}, false); got != "" {
+	if got := none.podVerdict(&Tunables{Filters: Filters{PodSelector: sel}}, model.Process{}, model.Pod{}, false); got != "" {
 		t.Errorf("without Config.Pods: %q", got)
 	}
 }
@@ -72,23 +74,23 @@ func TestFiltersPod(t *testing.T) {
 // TestPodState: the annotation comes first; an entry left out by the pod
 // filters is inspected again once its pod matches.
 func TestPodState(t *testing.T) {
-	known := map[string]Pod{
+	known := map[string]model.Pod{
 		"uid-web":   {Name: "web", Namespace: "shop", Labels: map[string]string{"app": "web"}},
 		"uid-db":    {Name: "db", Namespace: "shop", Labels: map[string]string{"app": "db"}},
 		"uid-batch": {Name: "batch", Namespace: "jobs", Ignored: true, Labels: map[string]string{"app": "web"}},
 	}
-	a := &Agent{cfg: Config{Pods: podsFunc(func(uid, _ string) (Pod, bool) { p, ok := known[uid]; return p, ok })}}
+	a := &Agent{cfg: Config{Pods: podsFunc(func(uid, _ string) (model.Pod, bool) { p, ok := known[uid]; return p, ok })}}
 	sel, _ := labels.Parse("app=web")
 	a.tun.Store(&Tunables{Filters: Filters{PodSelector: sel}})
 	for uid, want := range map[string]state{"uid-web": stInspecting, "uid-db": stExcludedPod, "uid-batch": stIgnored} {
-		p := Process{PodUID: uid}
+		p := model.Process{PodUID: uid}
 		pod, ok := a.enrich(&p)
 		if st, why := a.podState(a.tunables(), p, pod, ok); st != want || (st == stInspecting) != (why == "") {
 			t.Errorf("%s: state %d (%q), want %d", uid, st, why, want)
 		}
 	}
 	for uid, want := range map[string]bool{"uid-web": true, "uid-db": false, "uid-batch": false, "uid-gone": false, "": false} {
-		if got := a.unignored(&entry{info: Process{PodUID: uid}}); got != want {
+		if got := a.unignored(&entry{info: model.Process{PodUID: uid}}); got != want {
 			t.Errorf("unignored(%q) = %v, want %v", uid, got, want)
 		}
 	}

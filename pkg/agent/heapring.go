@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/profiles"
 )
 
@@ -192,10 +193,10 @@ func (a *Agent) ringPass(ctx context.Context) {
 		}
 		c, _, err := profiles.HeapCounts(t, profiles.Options{MaxBytes: a.pf.cfg.ReadBudget})
 		<-a.pf.sem
-		switch err := profileErr(pid, ProfileHeap, err); {
+		switch err := profileErr(pid, model.ProfileHeap, err); {
 		case err == nil:
 			a.pf.ring.add(pid, start, c)
-		case errors.Is(err, ErrNoProfile):
+		case errors.Is(err, model.ErrNoProfile):
 			a.pf.ring.skip(pid, start, now.Add(10*a.ringInterval()))
 		default:
 			a.log.Debug("heap ring", "pid", pid, "error", err)

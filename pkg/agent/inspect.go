@@ -8,16 +8,8 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
-)
-
-// Attach error reasons (Stats.AttachErrors).
-const (
-	ReasonPermission  = "permission"  // executable, memory or BPF access denied
-	ReasonUnsupported = "unsupported" // a Go executable memsight cannot probe
-	ReasonProbe       = "probe"       // attaching the probes failed
-	ReasonRuntime     = "runtime"     // the process's runtime or memory could not be read
-	ReasonPanic       = "panic"       // a bug: inspecting or sampling panicked
 )
 
 // inspect decides what to do with one PID: ignore it, wait, or attach. It
@@ -27,8 +19,8 @@ func (a *Agent) inspect(ctx context.Context, pid int) {
 	defer func() {
 		if r := recover(); r != nil {
 			a.log.Error("inspecting process panicked", "pid", pid, "panic", r)
-			a.countError(ReasonPanic)
-			a.finish(pid, func(e *entry, now time.Time) { a.fail(e, ReasonPanic, fmt.Sprint(r), now, false) })
+			a.countError(model.ReasonPanic)
+			a.finish(pid, func(e *entry, now time.Time) { a.fail(e, model.ReasonPanic, fmt.Sprint(r), now, false) })
 		}
 	}()
 	st, info, bin, ok := a.classify(pid)
@@ -51,7 +43,7 @@ func (a *Agent) inspect(ctx context.Context, pid int) {
 
 // inspected is what classify learnt about a process.
 type inspected struct {
-	p      Process
+	p      model.Process
 	proc   process.Process
 	exe    exeID
 	reason string
@@ -68,7 +60,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 		return stOther, info, nil, true
 	}
 	info.proc = proc
-	info.p = Process{PID: pid, Comm: proc.Comm, Exe: proc.Exe, ContainerID: proc.ContainerID, PodUID: proc.PodUID}
+	info.p = model.Process{PID: pid, Comm: proc.Comm, Exe: proc.Exe, ContainerID: proc.ContainerID, PodUID: proc.PodUID}
 	pod, known := a.enrich(&info.p)
 	dev, ino, err := a.cfg.Procs.ExeKey(pid)
 	if err != nil {
@@ -89,18 +81,18 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 	bin, err = a.cfg.Cache.ForPID(pid, a.cfg.ProcRoot)
 	if bin != nil {
 		info.p.GoVersion, info.p.BuildID = bin.GoVersion, bin.BuildID
-		info.p.Build = &Build{PIE: bin.PIE, Stripped: bin.Stripped, Cgo: bin.UsesCgo}
+		info.p.Build = &model.Build{PIE: bin.PIE, Stripped: bin.Stripped, Cgo: bin.UsesCgo}
 	}
 	switch {
 	case errors.Is(err, goexe.ErrNotGo), errors.Is(err, os.ErrNotExist):
 		return stOther, info, nil, true
 	case errors.Is(err, os.ErrPermission):
 		info.reason = fmt.Sprintf("opening the executable: %v: run as root or grant CAP_SYS_PTRACE", err)
-		a.countError(ReasonPermission)
+		a.countError(model.ReasonPermission)
 		return stFailed, info, nil, true
 	case bin == nil && errors.Is(err, goexe.ErrUnsupportedGo):
 		info.reason = err.Error()
-		a.countError(ReasonUnsupported)
+		a.countError(model.ReasonUnsupported)
 		return stUnsupported, info, nil, true
 	case bin == nil:
 		return stOther, info, nil, true // not a Go ELF at all
@@ -109,7 +101,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 		if info.reason == "" && err != nil {
 			info.reason = err.Error()
 		}
-		a.countError(ReasonUnsupported)
+		a.countError(model.ReasonUnsupported)
 		return stUnsupported, info, nil, true
 	}
 	if info.reason = a.cgroupVerdict(tun, pid); info.reason != "" {

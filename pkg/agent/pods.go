@@ -1,28 +1,10 @@
 package agent
 
-import "fmt"
+import (
+	"fmt"
 
-// IgnoreAnnotation is the pod annotation that keeps memsight away from a
-// pod's processes when its value is "true". Pods implementations read it.
-const IgnoreAnnotation = "memsight.io/ignore"
-
-// Pod is what the Kubernetes API says about the container a process runs
-// in.
-type Pod struct {
-	Name, Namespace string
-	// Container is the container's name in the pod spec ("" when the pod is
-	// known but not the container, e.g. its status is not reported yet).
-	Container string
-	// Ignored: the pod is annotated IgnoreAnnotation: "true"; its processes
-	// are not attached, and a watched one is detached.
-	Ignored bool
-	// Labels are the pod's labels, for Filters.PodSelector. The map may be
-	// the Pods cache's own: do not modify it.
-	Labels map[string]string
-	// Owner is the workload the pod belongs to: its Deployment (for a pod
-	// of a ReplicaSet), StatefulSet, DaemonSet, Job...; "" when none.
-	Owner string
-}
+	"github.com/memsight/memsight/pkg/model"
+)
 
 // Pods names the pod and container of a process from the pod UID and
 // container ID of its cgroup (pkg/kube implements it from a pod informer).
@@ -30,24 +12,24 @@ type Pod struct {
 // it must be an in-memory lookup, safe for concurrent use. ok is false
 // while the pod is not known (yet): the agent asks again later.
 type Pods interface {
-	Lookup(podUID, containerID string) (pod Pod, ok bool)
+	Lookup(podUID, containerID string) (pod model.Pod, ok bool)
 }
 
 // lookupPod asks Config.Pods about p's pod; ok is false outside Kubernetes
 // or while the pod is unknown.
-func (a *Agent) lookupPod(p Process) (Pod, bool) {
+func (a *Agent) lookupPod(p model.Process) (model.Pod, bool) {
 	if a.cfg.Pods == nil || p.PodUID == "" {
-		return Pod{}, false
+		return model.Pod{}, false
 	}
 	return a.cfg.Pods.Lookup(p.PodUID, p.ContainerID)
 }
 
 // enrich fills in p's pod, namespace and container when Config.Pods knows
 // them, and returns the pod; ok is false while it is not known.
-func (a *Agent) enrich(p *Process) (pod Pod, ok bool) {
+func (a *Agent) enrich(p *model.Process) (pod model.Pod, ok bool) {
 	pod, ok = a.lookupPod(*p)
 	if !ok {
-		return Pod{}, false
+		return model.Pod{}, false
 	}
 	p.Pod, p.Namespace, p.Container, p.Owner = pod.Name, pod.Namespace, pod.Container, pod.Owner
 	return pod, true
@@ -56,7 +38,7 @@ func (a *Agent) enrich(p *Process) (pod Pod, ok bool) {
 // podState decides on a Go process from its pod, as enrich returned it:
 // stIgnored or stExcludedPod with the reason, or stInspecting (attach, or
 // stay watched).
-func (a *Agent) podState(t *Tunables, p Process, pod Pod, known bool) (state, string) {
+func (a *Agent) podState(t *Tunables, p model.Process, pod model.Pod, known bool) (state, string) {
 	if known && pod.Ignored {
 		return stIgnored, ignoredReason(p)
 	}
@@ -67,8 +49,8 @@ func (a *Agent) podState(t *Tunables, p Process, pod Pod, known bool) (state, st
 }
 
 // ignoredReason is the Reason of a process of an ignored pod.
-func ignoredReason(p Process) string {
-	return fmt.Sprintf("pod %s/%s is annotated %s: \"true\"", p.Namespace, p.Pod, IgnoreAnnotation)
+func ignoredReason(p model.Process) string {
+	return fmt.Sprintf("pod %s/%s is annotated %s: \"true\"", p.Namespace, p.Pod, model.IgnoreAnnotation)
 }
 
 // unignored reports whether an ignored entry's pod, or an entry left out
@@ -78,7 +60,7 @@ func ignoredReason(p Process) string {
 // was. It only reads the entry and Config.Pods; a.mu is held.
 func (a *Agent) unignored(e *entry) bool {
 	if e.info.PodUID == "" { // left out as not in a pod: the include rules may be gone
-		return e.state == stExcludedPod && a.podVerdict(a.tunables(), e.info, Pod{}, false) == ""
+		return e.state == stExcludedPod && a.podVerdict(a.tunables(), e.info, model.Pod{}, false) == ""
 	}
 	pod, ok := a.lookupPod(e.info)
 	if !ok {
@@ -112,7 +94,7 @@ func (a *Agent) refreshPod(e *entry) (why string) {
 // that were not known when their entry was last updated (a pod the informer
 // had not seen yet, a container whose status was not reported yet). Called
 // without a.mu.
-func (a *Agent) enrichAll(ps []Process) {
+func (a *Agent) enrichAll(ps []model.Process) {
 	if a.cfg.Pods == nil {
 		return
 	}

@@ -10,17 +10,18 @@ import (
 
 	"github.com/memsight/memsight/pkg/agent"
 	"github.com/memsight/memsight/pkg/export/prom"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
 // fakePods is an agent.Pods the test fills in, as pkg/kube's informer does.
 type fakePods struct {
 	mu   sync.Mutex
-	pods map[string]agent.Pod // by pod UID
+	pods map[string]model.Pod // by pod UID
 	cid  map[string]string    // container ID of each pod UID
 }
 
-func (f *fakePods) Lookup(podUID, containerID string) (agent.Pod, bool) {
+func (f *fakePods) Lookup(podUID, containerID string) (model.Pod, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, ok := f.pods[podUID]
@@ -30,20 +31,20 @@ func (f *fakePods) Lookup(podUID, containerID string) (agent.Pod, bool) {
 	return p, ok
 }
 
-func (f *fakePods) set(c *testutil.PodCgroup, p agent.Pod) {
+func (f *fakePods) set(c *testutil.PodCgroup, p model.Pod) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pods[c.UID], f.cid[c.UID] = p, c.ContainerID
 }
 
 // processOf returns pid's entry in a snapshot.
-func processOf(a *agent.Agent, pid int) (agent.Process, bool) {
+func processOf(a *agent.Agent, pid int) (model.Process, bool) {
 	for _, p := range a.Snapshot().Processes {
 		if p.PID == pid {
 			return p, true
 		}
 	}
-	return agent.Process{}, false
+	return model.Process{}, false
 }
 
 func waitUntil(t *testing.T, what string, ok func() bool) {
@@ -67,7 +68,7 @@ func TestAgentPods(t *testing.T) {
 	exe := testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
 	base := testutil.NewCgroupBase(t, "memsight-agent-test-")
 	web, batch := testutil.NewPodCgroup(t, base), testutil.NewPodCgroup(t, base)
-	pods := &fakePods{pods: map[string]agent.Pod{}, cid: map[string]string{}}
+	pods := &fakePods{pods: map[string]model.Pod{}, cid: map[string]string{}}
 
 	tg := testutil.StartTarget(t, exe)
 	web.Move(t, tg.Pid)
@@ -75,15 +76,15 @@ func TestAgentPods(t *testing.T) {
 	// (a container's processes start there; the test's move them).
 	a := agent.RunTestAgent(t, "^idle", func(c *agent.Config) { c.Pods, c.MinProcessAge = pods, 500*time.Millisecond })
 
-	waitUntil(t, "the process watched", func() bool { p, _ := processOf(a, tg.Pid); return p.State == agent.StateWatching })
+	waitUntil(t, "the process watched", func() bool { p, _ := processOf(a, tg.Pid); return p.State == model.StateWatching })
 	p, _ := processOf(a, tg.Pid)
 	if p.PodUID != web.UID || p.ContainerID != web.ContainerID || p.Pod != "" || p.Namespace != "" {
 		t.Fatalf("before the pod is known: %+v", p)
 	}
 
-	pods.set(web, agent.Pod{Name: "web-7d9f", Namespace: "shop", Container: "app"})
+	pods.set(web, model.Pod{Name: "web-7d9f", Namespace: "shop", Container: "app"})
 	waitUntil(t, "the pod's names and a sample", func() bool { p, _ := processOf(a, tg.Pid); return p.Pod == "web-7d9f" && p.Sample != nil })
-	if p, _ = processOf(a, tg.Pid); p.Namespace != "shop" || p.Container != "app" || p.State != agent.StateWatching {
+	if p, _ = processOf(a, tg.Pid); p.Namespace != "shop" || p.Container != "app" || p.State != model.StateWatching {
 		t.Fatalf("after the pod is known: %+v", p)
 	}
 	exp, err := prom.New(prom.Config{Source: a})
@@ -106,15 +107,15 @@ func TestAgentPods(t *testing.T) {
 		t.Errorf("no memsight_process_info labelled %s… in the scrape:\n%s", want, grepLines(string(body), "memsight_process_info"))
 	}
 
-	pods.set(web, agent.Pod{Name: "web-7d9f", Namespace: "shop", Container: "app", Ignored: true})
-	waitUntil(t, "the process detached", func() bool { p, _ := processOf(a, tg.Pid); return p.State == agent.StateIgnored })
+	pods.set(web, model.Pod{Name: "web-7d9f", Namespace: "shop", Container: "app", Ignored: true})
+	waitUntil(t, "the process detached", func() bool { p, _ := processOf(a, tg.Pid); return p.State == model.StateIgnored })
 	p, _ = processOf(a, tg.Pid)
 	st := a.Snapshot().Stats
 	if st.Watched != 0 || st.Binaries != 0 || st.Skipped["ignored"] != 1 || !strings.Contains(p.Reason, "shop/web-7d9f") {
 		t.Errorf("after the pod was annotated: %+v, stats %+v", p, st)
 	}
 
-	pods.set(batch, agent.Pod{Name: "batch-1", Namespace: "jobs", Container: "main", Ignored: true})
+	pods.set(batch, model.Pod{Name: "batch-1", Namespace: "jobs", Container: "main", Ignored: true})
 	tg2 := testutil.StartTarget(t, exe)
 	batch.Move(t, tg2.Pid)
 	var states []string
@@ -123,7 +124,7 @@ func TestAgentPods(t *testing.T) {
 		if p.State != "" && (len(states) == 0 || states[len(states)-1] != p.State) {
 			states = append(states, p.State)
 		}
-		return p.State == agent.StateIgnored
+		return p.State == model.StateIgnored
 	})
 	if p, _ := processOf(a, tg2.Pid); p.Pod != "batch-1" || p.Container != "main" || p.Sample != nil || len(states) != 1 {
 		t.Errorf("the ignored pod's process: %+v (states %v)", p, states)

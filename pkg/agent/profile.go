@@ -9,38 +9,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/pprof/profile"
-
 	"github.com/memsight/memsight/pkg/heapprof"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/procmem"
 	"github.com/memsight/memsight/pkg/profiles"
-)
-
-// Profile kinds.
-const (
-	// ProfileHeap is the runtime's sampled heap profile (what
-	// /debug/pprof/heap serves), read from memory.
-	ProfileHeap = "heap"
-	// ProfileGoroutine counts goroutines by stack (/debug/pprof/goroutine).
-	ProfileGoroutine = "goroutine"
-	// ProfileAlloc would be a profile of the allocation probes; the agent
-	// runs none (only `memsight attach --alloc-probes` does), so it is
-	// always ErrNoProfile.
-	ProfileAlloc = "alloc"
-)
-
-// Errors of Profile, for callers to branch on (the API's status codes).
-var (
-	// ErrNotWatched: the PID is not a process the agent watches.
-	ErrNotWatched = errors.New("process not watched")
-	// ErrNoProfile: the process has no such profile (heap: it records
-	// none; alloc: no allocation probes); the error says why in one line.
-	ErrNoProfile = errors.New("no such profile")
-	// ErrProfileBusy: ProfileConfig.Concurrency profiles are being read.
-	ErrProfileBusy = errors.New("too many profiles being read at once")
-	// ErrReadBudget: the profile needs more than ProfileConfig.ReadBudget
-	// bytes of the target's memory.
-	ErrReadBudget = errors.New("profile larger than the read budget")
 )
 
 // Defaults of ProfileConfig.
@@ -61,7 +33,7 @@ type ProfileConfig struct {
 	// profiles.DefaultMaxBytes, 64 MiB).
 	ReadBudget int64
 	// Concurrency is how many profiles are read at once (default 2); a
-	// request beyond fails with ErrProfileBusy, an internal read waits.
+	// request beyond fails with model.ErrProfileBusy, an internal read waits.
 	Concurrency int
 	// HeapRing is how often each watched process's heap profile counts are
 	// kept (about 40 bytes per allocation site) for the growth evidence:
@@ -97,40 +69,26 @@ func (c ProfileConfig) withDefaults() ProfileConfig {
 	return c
 }
 
-// Profile is one profile of a watched process.
-type Profile struct {
-	Process Process
-	Kind    string
-	Profile *profile.Profile
-	// Time is when it was read, Duration how long that took, ReadBytes
-	// what was read from the process.
-	Time      time.Time
-	Duration  time.Duration
-	ReadBytes int64
-
-	heap *profiles.HeapProfile // ProfileHeap
-}
-
 // Profile reads a profile of a watched process now: nothing is cached.
-// With wait false it fails with ErrProfileBusy when Concurrency profiles
+// With wait false it fails with model.ErrProfileBusy when Concurrency profiles
 // are being read; with wait it waits for a slot (or ctx). The read uses a
 // memory reader of its own (never the process's sampling session), bounded
-// by ReadBudget. Errors wrap ErrNotWatched, ErrNoProfile, ErrProfileBusy,
-// ErrReadBudget or say what failed.
-func (a *Agent) Profile(ctx context.Context, pid int, kind string, wait bool) (*Profile, error) {
+// by ReadBudget. Errors wrap model.ErrNotWatched, ErrNoProfile,
+// ErrProfileBusy, ErrReadBudget or say what failed.
+func (a *Agent) Profile(ctx context.Context, pid int, kind string, wait bool) (*model.Profile, error) {
 	switch kind {
-	case ProfileHeap, ProfileGoroutine:
-	case ProfileAlloc:
-		return nil, fmt.Errorf("pid %d: the agent runs no allocation probes (only memsight attach --alloc-probes does): %w", pid, ErrNoProfile)
+	case model.ProfileHeap, model.ProfileGoroutine:
+	case model.ProfileAlloc:
+		return nil, fmt.Errorf("pid %d: the agent runs no allocation probes (only memsight attach --alloc-probes does): %w", pid, model.ErrNoProfile)
 	default:
-		return nil, fmt.Errorf("profile %q: %w (heap, goroutine)", kind, ErrNoProfile)
+		return nil, fmt.Errorf("profile %q: %w (heap, goroutine)", kind, model.ErrNoProfile)
 	}
 	out, err := a.readProfile(ctx, pid, kind, wait)
 	a.pf.count(kind, err)
 	return out, err
 }
 
-func (a *Agent) readProfile(ctx context.Context, pid int, kind string, wait bool) (*Profile, error) {
+func (a *Agent) readProfile(ctx context.Context, pid int, kind string, wait bool) (*model.Profile, error) {
 	t, p, err := a.profileTarget(pid)
 	if err != nil {
 		return nil, err
@@ -140,14 +98,14 @@ func (a *Agent) readProfile(ctx context.Context, pid int, kind string, wait bool
 	}
 	defer func() { <-a.pf.sem }()
 	start := time.Now()
-	out := &Profile{Process: p, Kind: kind, Time: start}
+	out := &model.Profile{Process: p, Kind: kind, Time: start}
 	o := profiles.Options{MaxBytes: a.pf.cfg.ReadBudget}
-	if kind == ProfileHeap {
+	if kind == model.ProfileHeap {
 		h, err := profiles.Heap(t, o)
 		if err != nil {
 			return nil, profileErr(pid, kind, err)
 		}
-		out.Profile, out.ReadBytes, out.heap = h.Profile, h.ReadBytes, h
+		out.Profile, out.ReadBytes = h.Profile, h.ReadBytes
 	} else {
 		g, err := profiles.Goroutine(t, o)
 		if err != nil {
@@ -167,7 +125,7 @@ func (a *Agent) profileSlot(ctx context.Context, wait bool) error {
 		case a.pf.sem <- struct{}{}:
 			return nil
 		default:
-			return fmt.Errorf("%d profiles are being read: %w", cap(a.pf.sem), ErrProfileBusy)
+			return fmt.Errorf("%d profiles are being read: %w", cap(a.pf.sem), model.ErrProfileBusy)
 		}
 	}
 	select {
@@ -180,17 +138,17 @@ func (a *Agent) profileSlot(ctx context.Context, wait bool) error {
 
 // profileTarget returns what reading a profile of pid needs, and the
 // process as a Snapshot lists it.
-func (a *Agent) profileTarget(pid int) (profiles.Target, Process, error) {
+func (a *Agent) profileTarget(pid int) (profiles.Target, model.Process, error) {
 	a.mu.Lock()
 	e := a.procs[pid]
 	if e == nil || e.state != stWatching || e.bin == nil {
 		a.mu.Unlock()
-		return profiles.Target{}, Process{}, fmt.Errorf("pid %d: %w", pid, ErrNotWatched)
+		return profiles.Target{}, model.Process{}, fmt.Errorf("pid %d: %w", pid, model.ErrNotWatched)
 	}
 	p, bin := e.info, e.bin
-	p.State, p.Since = StateWatching, e.since
+	p.State, p.Since = model.StateWatching, e.since
 	a.mu.Unlock()
-	ps := []Process{p}
+	ps := []model.Process{p}
 	a.enrichAll(ps)
 	p = ps[0]
 	return profiles.Target{PID: pid, ProcRoot: a.cfg.ProcRoot, Procs: a.cfg.Procs, Binary: bin, Comments: ProfileComments(p)}, p, nil
@@ -198,7 +156,7 @@ func (a *Agent) profileTarget(pid int) (profiles.Target, Process, error) {
 
 // ProfileComments are the comments of a process's profiles: pid, comm,
 // pod, namespace, container and go_version (`go tool pprof -comments`).
-func ProfileComments(p Process) []string {
+func ProfileComments(p model.Process) []string {
 	c := []string{fmt.Sprintf("pid=%d", p.PID), "comm=" + p.Comm, "go_version=" + p.GoVersion}
 	for _, kv := range [][2]string{{"pod", p.Pod}, {"namespace", p.Namespace}, {"container", p.Container}, {"owner", p.Owner}, {"container_id", p.ContainerID}} {
 		if kv[1] != "" {
@@ -216,11 +174,11 @@ func profileErr(pid int, kind string, err error) error {
 	var nr *heapprof.NotRecordedError
 	switch {
 	case errors.As(err, &nr):
-		return fmt.Errorf("pid %d records no heap profile (%s): %w", pid, nr.Reason, ErrNoProfile)
+		return fmt.Errorf("pid %d records no heap profile (%s): %w", pid, nr.Reason, model.ErrNoProfile)
 	case errors.Is(err, procmem.ErrBudget):
-		return fmt.Errorf("pid %d: the %s profile needs more of its memory than the read budget: %w (%v)", pid, kind, ErrReadBudget, err)
+		return fmt.Errorf("pid %d: the %s profile needs more of its memory than the read budget: %w (%v)", pid, kind, model.ErrReadBudget, err)
 	case errors.Is(err, procmem.ErrNoProcess):
-		return fmt.Errorf("pid %d exited: %w", pid, ErrNotWatched)
+		return fmt.Errorf("pid %d exited: %w", pid, model.ErrNotWatched)
 	}
 	return fmt.Errorf("reading the %s profile of pid %d: %w", kind, pid, err)
 }
@@ -258,13 +216,13 @@ func (pf *profiler) count(kind string, err error) {
 	r := ResultOK
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrProfileBusy):
+	case errors.Is(err, model.ErrProfileBusy):
 		r = ResultBusy
-	case errors.Is(err, ErrNoProfile):
+	case errors.Is(err, model.ErrNoProfile):
 		r = ResultNone
-	case errors.Is(err, ErrReadBudget):
+	case errors.Is(err, model.ErrReadBudget):
 		r = ResultBudget
-	case errors.Is(err, ErrNotWatched):
+	case errors.Is(err, model.ErrNotWatched):
 		r = ResultNotFound
 	default:
 		r = ResultError
@@ -290,19 +248,4 @@ func newProfiler(c ProfileConfig) *profiler {
 		jobs: make(chan evidenceJob, evidenceQueue), track: findingTracker{byPID: map[int]*pidFindings{}},
 		reads: map[[2]string]uint64{}, captured: map[captureKey]lastCapture{},
 	}
-}
-
-// ServiceName is the service a process's profiles are filed under in a
-// profiling backend: "namespace/owner" for a process of a pod with an
-// owner (the Deployment, StatefulSet, DaemonSet...), else
-// "namespace/container" for a known pod's container (the name Grafana
-// Alloy's pyroscope.scrape infers for Kubernetes targets), else its comm.
-func ServiceName(p Process) string {
-	switch {
-	case p.Namespace != "" && p.Owner != "":
-		return p.Namespace + "/" + p.Owner
-	case p.Namespace != "" && p.Container != "":
-		return p.Namespace + "/" + p.Container
-	}
-	return p.Comm
 }

@@ -3,23 +3,25 @@ package agent
 import (
 	"slices"
 	"testing"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 func TestServiceName(t *testing.T) {
 	for _, c := range []struct {
-		p    Process
+		p    model.Process
 		want string
 	}{
-		{Process{Comm: "web", Namespace: "shop", Container: "server", Owner: "checkout"}, "shop/checkout"},
-		{Process{Comm: "web", Namespace: "shop", Container: "server"}, "shop/server"},
-		{Process{Comm: "web", Container: "server"}, "web"},
-		{Process{Comm: "web"}, "web"},
+		{model.Process{Comm: "web", Namespace: "shop", Container: "server", Owner: "checkout"}, "shop/checkout"},
+		{model.Process{Comm: "web", Namespace: "shop", Container: "server"}, "shop/server"},
+		{model.Process{Comm: "web", Container: "server"}, "web"},
+		{model.Process{Comm: "web"}, "web"},
 	} {
-		if got := ServiceName(c.p); got != c.want {
+		if got := model.ServiceName(c.p); got != c.want {
 			t.Errorf("ServiceName(%+v) = %q, want %q", c.p, got, c.want)
 		}
 	}
-	got := ProfileComments(Process{PID: 7, Comm: "web", GoVersion: "go1.26.8", Pod: "web-0", Namespace: "shop"})
+	got := ProfileComments(model.Process{PID: 7, Comm: "web", GoVersion: "go1.26.8", Pod: "web-0", Namespace: "shop"})
 	if want := []string{"pid=7", "comm=web", "go_version=go1.26.8", "pod=web-0", "namespace=shop"}; !slices.Equal(got, want) {
 		t.Errorf("comments %q, want %q", got, want)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -17,7 +18,7 @@ func TestAgentReconfigure(t *testing.T) {
 	copyTo(t, testutil.BuildTarget(t, "idle", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default}), exe)
 	a := runAgent(t, "^reconf-")
 	p1 := testutil.StartTarget(t, exe)
-	waitFor(t, 2*time.Second, "the first process watched", func() bool { return stateOf(a, p1.Pid) == StateWatching })
+	waitFor(t, 2*time.Second, "the first process watched", func() bool { return stateOf(a, p1.Pid) == model.StateWatching })
 
 	d := detect.Defaults()
 	d.StallThreshold = 7 * time.Second
@@ -34,7 +35,7 @@ func TestAgentReconfigure(t *testing.T) {
 		e := a.procs[p2.Pid]
 		return e != nil && e.state == stExcluded
 	})
-	if st := stateOf(a, p1.Pid); st != StateWatching {
+	if st := stateOf(a, p1.Pid); st != model.StateWatching {
 		t.Errorf("the process watched before the Reconfigure is %q", st)
 	}
 	if err := a.Reconfigure(Tunables{MinProcessAge: -time.Second}); err == nil {

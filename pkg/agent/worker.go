@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
 )
 
@@ -73,7 +74,7 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 			return "exited"
 		case errors.Is(err, errPanic):
 			a.log.Error("sampling panicked: detaching the process", "pid", e.pid, "error", err)
-			a.countError(ReasonPanic)
+			a.countError(model.ReasonPanic)
 			a.stop(e, "panic")
 			return err.Error()
 		case err != nil:
@@ -111,7 +112,7 @@ var errPanic = errors.New("panic")
 
 // sample takes one sample and runs the detectors on it, turning a panic into
 // an error wrapping errPanic.
-func sample(sess *observe.SharedSession, det *detect.Detector) (s *observe.Sample, err error) {
+func sample(sess *observe.SharedSession, det *detect.Detector) (s *model.Sample, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			s, err = nil, fmt.Errorf("%w: %v", errPanic, r)

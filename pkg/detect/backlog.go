@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // backlog implements the finalizer-backlog rule of the design notes: the
@@ -13,7 +13,7 @@ import (
 // queue has grown monotonically for BacklogWindow. Both require the queue to
 // be longer than BacklogMinQueue, since the runtime counts executions per
 // block of up to 101 finalizers and shorter queues are noise.
-func (d *Detector) backlog(now time.Time, qlen *int64) *observe.Finding {
+func (d *Detector) backlog(now time.Time, qlen *int64) *model.Finding {
 	if qlen == nil {
 		d.queue, d.accel = nil, 0
 		return nil
@@ -48,8 +48,8 @@ func (d *Detector) backlog(now time.Time, qlen *int64) *observe.Finding {
 	if accelerating {
 		why = "is growing faster and faster"
 	}
-	return &observe.Finding{
-		Severity: SeverityWarning,
+	return &model.Finding{
+		Severity: model.SeverityWarning,
 		Summary: fmt.Sprintf("finalizer queue %s: %d queued, +%.0f/s over %s",
 			why, q, growth, d.queue[n-1].t.Sub(first.t).Round(time.Second)),
 		Evidence: map[string]any{

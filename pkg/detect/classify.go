@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Thresholds of the rss_growth cause: the Go heap explains RSS growth when
@@ -22,9 +22,9 @@ const (
 // what they reference alive), the goroutine count grows (goroutine_growth
 // holds), the Go heap grows with RSS, or else something outside the Go heap
 // (cgo or mmap'd memory, stacks, fragmentation) grows.
-func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
+func (d *Detector) rssGrowth(s *model.Sample, f fits) *model.Finding {
 	c := d.cfg
-	early, grows := d.growsHow(KindRSSGrowth, f.rss, f.rssOK, c.RSSGrowthThreshold, float64(c.GrowthMinBytes))
+	early, grows := d.growsHow(model.KindRSSGrowth, f.rss, f.rssOK, c.RSSGrowthThreshold, float64(c.GrowthMinBytes))
 	if !grows {
 		return nil
 	}
@@ -55,7 +55,7 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 	}
 	_, goroutinesGrow := d.goroutinesGrow(f)
 	heapGrows := heapSlope >= heapShareOfSlope*f.rss.PerHour || (!early && share >= heapShareOfRSS && heapSlope > 0)
-	finqGrows := d.active[KindFinalizerBacklog] != nil ||
+	finqGrows := d.active[model.KindFinalizerBacklog] != nil ||
 		d.grows(f.finq, f.finqOK, 0, float64(c.BacklogMinQueue))
 	cause, why := CauseNonHeap, "outside the Go heap (cgo or mmap'd memory, stacks, fragmentation)"
 	switch {
@@ -67,11 +67,11 @@ func (d *Detector) rssGrowth(s *observe.Sample, f fits) *observe.Finding {
 		cause, why = CauseGoHeap, fmt.Sprintf("Go heap (+%s/h, %.0f %% of RSS)", fmtBytes(heapSlope), 100*share)
 	}
 	ev["cause"] = cause
-	sev := SeverityWarning
+	sev := model.SeverityWarning
 	if f.rss.PerHour >= float64(s.RSSBytes) { // doubles within the hour
-		sev = SeverityCritical
+		sev = model.SeverityCritical
 	}
-	return &observe.Finding{
+	return &model.Finding{
 		Severity: sev,
 		Summary: fmt.Sprintf("RSS grows %s/h (R² %.2f over %s%s), %s now; cause: %s",
 			fmtBytes(f.rss.PerHour), f.rss.R2, roundAge(f.rss.Span), ci, fmtBytes(float64(s.RSSBytes)), why),
@@ -110,12 +110,12 @@ func (d *Detector) heapSlope(f fits, early bool) float64 {
 // heapGrowth: heap in use grows by at least HeapGrowthThreshold per hour
 // with a good fit, and so does the live heap marked by the GC (so a heap
 // filling with garbage between two cycles is not growth).
-func (d *Detector) heapGrowth(s *observe.Sample, f fits) *observe.Finding {
+func (d *Detector) heapGrowth(s *model.Sample, f fits) *model.Finding {
 	c := d.cfg
 	if s.Heap == nil || !f.liveOK || f.live.PerHour <= 0 || f.live.Rise < float64(c.GrowthMinBytes) {
 		return nil
 	}
-	early, grows := d.growsHow(KindHeapGrowth, f.heap, f.heapOK, c.HeapGrowthThreshold, float64(c.GrowthMinBytes))
+	early, grows := d.growsHow(model.KindHeapGrowth, f.heap, f.heapOK, c.HeapGrowthThreshold, float64(c.GrowthMinBytes))
 	if !grows {
 		return nil
 	}
@@ -128,8 +128,8 @@ func (d *Detector) heapGrowth(s *observe.Sample, f fits) *observe.Finding {
 		"live_slope_bytes_per_hour": f.live.PerHour,
 	}
 	ci := d.describe(ev, f.heap, early, "slope_ci_bytes_per_hour", fmtBytes)
-	return &observe.Finding{
-		Severity: SeverityWarning,
+	return &model.Finding{
+		Severity: model.SeverityWarning,
 		Summary: fmt.Sprintf("Go heap in use grows %s/h (R² %.2f over %s%s), %s now; live after GC +%s/h",
 			fmtBytes(f.heap.PerHour), f.heap.R2, roundAge(f.heap.Span), ci, fmtBytes(float64(s.Heap.InuseBytes)), fmtBytes(f.live.PerHour)),
 		Evidence: ev,
@@ -137,13 +137,13 @@ func (d *Detector) heapGrowth(s *observe.Sample, f fits) *observe.Finding {
 }
 
 func (d *Detector) goroutinesGrow(f fits) (early, grows bool) {
-	return d.growsHow(KindGoroutineGrowth, f.goroutines, f.grOK, d.cfg.GoroutineGrowthThreshold, float64(d.cfg.GrowthMinCount))
+	return d.growsHow(model.KindGoroutineGrowth, f.goroutines, f.grOK, d.cfg.GoroutineGrowthThreshold, float64(d.cfg.GrowthMinCount))
 }
 
 // goroutineGrowth: the goroutine count grows by at least
 // GoroutineGrowthThreshold per hour with a good fit. The evidence names the
 // go statement that created the most goroutines, when the census has it.
-func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
+func (d *Detector) goroutineGrowth(s *model.Sample, f fits) *model.Finding {
 	if s.Goroutines == nil {
 		return nil
 	}
@@ -169,8 +169,8 @@ func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
 			where += ", " + top.WaitReason
 		}
 	}
-	return &observe.Finding{
-		Severity: SeverityWarning,
+	return &model.Finding{
+		Severity: model.SeverityWarning,
 		Summary: fmt.Sprintf("goroutines grow %.0f/h (R² %.2f over %s%s), %d now%s",
 			f.goroutines.PerHour, f.goroutines.R2, roundAge(f.goroutines.Span), ci, g.Total, where),
 		Evidence: ev,
@@ -179,11 +179,11 @@ func (d *Detector) goroutineGrowth(s *observe.Sample, f fits) *observe.Finding {
 
 // fdGrowth: the open file descriptors grow by at least FDGrowthThreshold
 // per hour with a good fit.
-func (d *Detector) fdGrowth(s *observe.Sample, f fits) *observe.Finding {
+func (d *Detector) fdGrowth(s *model.Sample, f fits) *model.Finding {
 	if s.FDs.Open < 0 {
 		return nil
 	}
-	early, grows := d.growsHow(KindFDGrowth, f.fds, f.fdsOK, d.cfg.FDGrowthThreshold, float64(d.cfg.GrowthMinCount))
+	early, grows := d.growsHow(model.KindFDGrowth, f.fds, f.fdsOK, d.cfg.FDGrowthThreshold, float64(d.cfg.GrowthMinCount))
 	if !grows {
 		return nil
 	}
@@ -194,8 +194,8 @@ func (d *Detector) fdGrowth(s *observe.Sample, f fits) *observe.Finding {
 		"open":           s.FDs.Open,
 	}
 	ci := d.describe(ev, f.fds, early, "slope_ci_per_hour", fmtCount)
-	return &observe.Finding{
-		Severity: SeverityWarning,
+	return &model.Finding{
+		Severity: model.SeverityWarning,
 		Summary: fmt.Sprintf("open file descriptors grow %.0f/h (R² %.2f over %s%s), %d now",
 			f.fds.PerHour, f.fds.R2, roundAge(f.fds.Span), ci, s.FDs.Open),
 		Evidence: ev,

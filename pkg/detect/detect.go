@@ -6,20 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
-)
-
-// Finding kinds.
-const (
-	KindFinalizerStall   = "finalizer_stall"
-	KindFinalizerBacklog = "finalizer_backlog"
-	KindCleanupStall     = "cleanup_stall"
-)
-
-// Severities.
-const (
-	SeverityWarning  = "warning"
-	SeverityCritical = "critical"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Config holds the thresholds. Zero values take the defaults.
@@ -125,7 +112,7 @@ func (c Config) withDefaults() Config {
 // Detector holds the history of one process.
 type Detector struct {
 	cfg    Config
-	active map[string]*observe.Finding
+	active map[string]*model.Finding
 	queue  []point // finalizer queue length history, oldest first
 	accel  int     // consecutive samples with second difference > BacklogAccel
 	// parkedQueue is the queue length when the finalizer goroutine was last
@@ -141,25 +128,25 @@ type point struct {
 
 // New returns a detector for one process.
 func New(cfg Config) *Detector {
-	return &Detector{cfg: cfg.withDefaults(), active: map[string]*observe.Finding{}, parkedQueue: -1}
+	return &Detector{cfg: cfg.withDefaults(), active: map[string]*model.Finding{}, parkedQueue: -1}
 }
 
 // Update feeds one sample and returns the findings active after it, sorted
 // by kind. It also fills the sample's growth slopes (RSS.SlopeBytesPerHour
 // and R2, Heap.SlopeBytesPerHour, Goroutines.SlopePerHour,
 // FDs.SlopePerHour) once the growth window is half full.
-func (d *Detector) Update(s *observe.Sample) []observe.Finding {
+func (d *Detector) Update(s *model.Sample) []model.Finding {
 	now := s.Time
 	fin := d.stall(s.Finalizers.Running, s.Finalizers.QueueLength, "finalizer")
 	if fin == nil {
 		fin = d.parked(s.Finalizers)
 	}
-	d.set(KindFinalizerStall, now, fin)
-	d.set(KindCleanupStall, now, d.stall(s.Cleanups.Running, s.Cleanups.QueueLength, "cleanup"))
-	d.set(KindFinalizerBacklog, now, d.backlog(now, s.Finalizers.QueueLength))
+	d.set(model.KindFinalizerStall, now, fin)
+	d.set(model.KindCleanupStall, now, d.stall(s.Cleanups.Running, s.Cleanups.QueueLength, "cleanup"))
+	d.set(model.KindFinalizerBacklog, now, d.backlog(now, s.Finalizers.QueueLength))
 	d.growth(s) // also sets the slopes on s
-	d.set(KindGoroutineLeak, now, d.leak(s))
-	out := make([]observe.Finding, 0, len(d.active))
+	d.set(model.KindGoroutineLeak, now, d.leak(s))
+	out := make([]model.Finding, 0, len(d.active))
 	for _, f := range d.active {
 		out = append(out, *f)
 	}
@@ -169,7 +156,7 @@ func (d *Detector) Update(s *observe.Sample) []observe.Finding {
 
 // set updates the finding of a kind: f == nil clears it, otherwise it is
 // (re)placed, keeping the first Since.
-func (d *Detector) set(kind string, now time.Time, f *observe.Finding) {
+func (d *Detector) set(kind string, now time.Time, f *model.Finding) {
 	if f == nil {
 		delete(d.active, kind)
 		return
@@ -183,7 +170,7 @@ func (d *Detector) set(kind string, now time.Time, f *observe.Finding) {
 	d.active[kind] = f
 }
 
-func (d *Detector) stall(r *observe.Running, qlen *int64, what string) *observe.Finding {
+func (d *Detector) stall(r *model.Running, qlen *int64, what string) *model.Finding {
 	if r == nil {
 		return nil
 	}
@@ -210,18 +197,18 @@ func (d *Detector) stall(r *observe.Running, qlen *int64, what string) *observe.
 		ev["queue_length"] = *qlen
 		summary += fmt.Sprintf("; queue %d", *qlen)
 	}
-	sev := SeverityWarning
+	sev := model.SeverityWarning
 	if age >= 30*d.cfg.StallThreshold {
-		sev = SeverityCritical
+		sev = model.SeverityCritical
 	}
-	return &observe.Finding{Severity: sev, Summary: summary, Evidence: ev}
+	return &model.Finding{Severity: sev, Summary: summary, Evidence: ev}
 }
 
 // parked: the finalizer goroutine has been parked waiting for work for
 // longer than the stall threshold while finalizers are queued and the queue
 // does not drain. The runtime wakes it whenever it queues one, so this means
 // it is not being scheduled.
-func (d *Detector) parked(f observe.Finalizers) *observe.Finding {
+func (d *Detector) parked(f model.Finalizers) *model.Finding {
 	g, q := f.Goroutine, f.QueueLength
 	if f.Running != nil || g == nil || q == nil || *q <= 0 || g.WaitSeconds == nil {
 		d.parkedQueue = -1
@@ -238,8 +225,8 @@ func (d *Detector) parked(f observe.Finalizers) *observe.Finding {
 	if prev < 0 || *q < prev {
 		return nil
 	}
-	return &observe.Finding{
-		Severity: SeverityCritical,
+	return &model.Finding{
+		Severity: model.SeverityCritical,
 		Summary: fmt.Sprintf("finalizer goroutine has been parked for %s while %d finalizers are queued",
 			roundAge(time.Duration(*g.WaitSeconds*float64(time.Second))), *q),
 		Evidence: map[string]any{"queue_length": *q, "wait_seconds": *g.WaitSeconds, "goid": g.Goid},

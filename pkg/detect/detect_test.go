@@ -5,16 +5,16 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 
-func sample(sec int, q int64, r *observe.Running) *observe.Sample {
-	return &observe.Sample{Time: t0.Add(time.Duration(sec) * time.Second), Finalizers: observe.Finalizers{QueueLength: &q, Running: r}}
+func sample(sec int, q int64, r *model.Running) *model.Sample {
+	return &model.Sample{Time: t0.Add(time.Duration(sec) * time.Second), Finalizers: model.Finalizers{QueueLength: &q, Running: r}}
 }
 
-func kinds(fs []observe.Finding) string {
+func kinds(fs []model.Finding) string {
 	var k []string
 	for _, f := range fs {
 		k = append(k, f.Kind)
@@ -24,7 +24,7 @@ func kinds(fs []observe.Finding) string {
 
 func TestStallFiresAndClears(t *testing.T) {
 	d := New(Config{})
-	r := &observe.Running{Function: "main.(*Conn).Close", Seconds: 1, State: "blocked",
+	r := &model.Running{Function: "main.(*Conn).Close", Seconds: 1, State: "blocked",
 		Stack: []string{"runtime.gopark proc.go:1", "net.(*netFD).Read fd_posix.go:68", "main.(*Conn).Close main.go:35"}}
 	if got := kinds(d.Update(sample(0, 500, r))); got != "" {
 		t.Fatalf("1 s running: got findings %q", got)
@@ -32,7 +32,7 @@ func TestStallFiresAndClears(t *testing.T) {
 	r2 := *r
 	r2.Seconds = 3
 	fs := d.Update(sample(2, 700, &r2))
-	if kinds(fs) != KindFinalizerStall {
+	if kinds(fs) != model.KindFinalizerStall {
 		t.Fatalf("3 s running: got %q", kinds(fs))
 	}
 	if !strings.Contains(fs[0].Summary, "main.(*Conn).Close") || !strings.Contains(fs[0].Summary, "net.(*netFD).Read") {
@@ -51,7 +51,7 @@ func TestStallFiresAndClears(t *testing.T) {
 
 func TestBacklogMonotonic(t *testing.T) {
 	d := New(Config{BacklogWindow: 10 * time.Second})
-	var fs []observe.Finding
+	var fs []model.Finding
 	for s := 0; s <= 12; s++ {
 		// +160/s with a drained block of 101 every 3 s.
 		q := int64(160*s - 101*(s/3))
@@ -60,7 +60,7 @@ func TestBacklogMonotonic(t *testing.T) {
 			t.Fatalf("fired after %d s, before the window: %v", s, fs)
 		}
 	}
-	if kinds(fs) != KindFinalizerBacklog {
+	if kinds(fs) != model.KindFinalizerBacklog {
 		t.Fatalf("got %q, want a backlog", kinds(fs))
 	}
 	if g := fs[0].Evidence["growth_per_second"].(float64); g < 100 || g > 160 {
@@ -70,11 +70,11 @@ func TestBacklogMonotonic(t *testing.T) {
 
 func TestBacklogAccelerating(t *testing.T) {
 	d := New(Config{})
-	var fs []observe.Finding
+	var fs []model.Finding
 	for s := 0; s <= 8; s++ {
 		fs = d.Update(sample(s, int64(110+5*s*s), nil)) // second difference 10/s²
 	}
-	if kinds(fs) != KindFinalizerBacklog || fs[0].Evidence["accelerating"] != true {
+	if kinds(fs) != model.KindFinalizerBacklog || fs[0].Evidence["accelerating"] != true {
 		t.Fatalf("got %v, want an accelerating backlog", fs)
 	}
 }
@@ -93,7 +93,7 @@ func TestNoBacklogForFastFinalizers(t *testing.T) {
 func TestUnknownQueueNeverFires(t *testing.T) {
 	d := New(Config{BacklogWindow: time.Second})
 	for s := 0; s < 10; s++ {
-		if fs := d.Update(&observe.Sample{Time: t0.Add(time.Duration(s) * time.Second)}); len(fs) != 0 {
+		if fs := d.Update(&model.Sample{Time: t0.Add(time.Duration(s) * time.Second)}); len(fs) != 0 {
 			t.Fatalf("fired with unknown queue: %v", fs)
 		}
 	}
@@ -102,15 +102,15 @@ func TestUnknownQueueNeverFires(t *testing.T) {
 func TestParkedWithQueuedWork(t *testing.T) {
 	d := New(Config{})
 	wait := 5.0
-	mk := func(sec int, q int64, reason string) *observe.Sample {
+	mk := func(sec int, q int64, reason string) *model.Sample {
 		s := sample(sec, q, nil)
-		s.Finalizers.Goroutine = &observe.GoroutineState{Goid: 5, Status: "waiting", WaitReason: reason, WaitSeconds: &wait}
+		s.Finalizers.Goroutine = &model.GoroutineState{Goid: 5, Status: "waiting", WaitReason: reason, WaitSeconds: &wait}
 		return s
 	}
 	if fs := d.Update(mk(0, 300, "finalizer wait")); len(fs) != 0 {
 		t.Fatalf("fired on the first sample: %v", fs)
 	}
-	if fs := d.Update(mk(1, 300, "finalizer wait")); kinds(fs) != KindFinalizerStall {
+	if fs := d.Update(mk(1, 300, "finalizer wait")); kinds(fs) != model.KindFinalizerStall {
 		t.Fatalf("parked with 300 queued: got %q", kinds(fs))
 	}
 	if fs := d.Update(mk(2, 0, "finalizer wait")); len(fs) != 0 {

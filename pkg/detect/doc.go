@@ -6,5 +6,8 @@
 // its condition holds and clears it when the condition clears, keeping
 // Since = the time it first fired.
 //
+// Samples and findings are pkg/model's types (the finding kinds too:
+// model.KindFinalizerStall, ...); detect imports nothing else of memsight.
+//
 // detect is pure: no I/O, no clocks other than the samples' own times.
 package detect

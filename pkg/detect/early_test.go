@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // sweepSeeds is how many simulated processes each case of the sweeps runs:
@@ -86,12 +88,12 @@ type leakCase struct {
 func leakCases(mibPerSec float64) []leakCase {
 	rate := mibPerSec * mib
 	return []leakCase{
-		{"heap, GC every 2 s", simProc{heapLeak: rate, gcPeriod: 2}, KindRSSGrowth, CauseGoHeap},
-		{"heap, GC every 10 s", simProc{heapLeak: rate, gcPeriod: 10}, KindRSSGrowth, CauseGoHeap},
-		{"heap, GC every 30 s", simProc{heapLeak: rate, gcPeriod: 30}, KindRSSGrowth, CauseGoHeap},
-		{"heap, GC 2 s, load swings", simProc{heapLeak: rate, gcPeriod: 2, swing: true}, KindRSSGrowth, CauseGoHeap},
-		{"mmap", simProc{mmapLeak: rate}, KindRSSGrowth, CauseNonHeap},
-		{"goroutines (8 KiB each)", simProc{goLeak: rate / goStack}, KindRSSGrowth, CauseGoroutines},
+		{"heap, GC every 2 s", simProc{heapLeak: rate, gcPeriod: 2}, model.KindRSSGrowth, CauseGoHeap},
+		{"heap, GC every 10 s", simProc{heapLeak: rate, gcPeriod: 10}, model.KindRSSGrowth, CauseGoHeap},
+		{"heap, GC every 30 s", simProc{heapLeak: rate, gcPeriod: 30}, model.KindRSSGrowth, CauseGoHeap},
+		{"heap, GC 2 s, load swings", simProc{heapLeak: rate, gcPeriod: 2, swing: true}, model.KindRSSGrowth, CauseGoHeap},
+		{"mmap", simProc{mmapLeak: rate}, model.KindRSSGrowth, CauseNonHeap},
+		{"goroutines (8 KiB each)", simProc{goLeak: rate / goStack}, model.KindRSSGrowth, CauseGoroutines},
 	}
 }
 
@@ -138,10 +140,10 @@ func TestEarlyDetection(t *testing.T) {
 		p    simProc
 		kind string
 	}{
-		{"goroutines 2/s", simProc{goLeak: 2}, KindGoroutineGrowth},
-		{"goroutines 0.5/s", simProc{goLeak: 0.5}, KindGoroutineGrowth},
-		{"fds 1/s", simProc{fdLeak: 1}, KindFDGrowth},
-		{"fds 0.2/s", simProc{fdLeak: 0.2}, KindFDGrowth},
+		{"goroutines 2/s", simProc{goLeak: 2}, model.KindGoroutineGrowth},
+		{"goroutines 0.5/s", simProc{goLeak: 0.5}, model.KindGoroutineGrowth},
+		{"fds 1/s", simProc{fdLeak: 1}, model.KindFDGrowth},
+		{"fds 0.2/s", simProc{fdLeak: 0.2}, model.KindFDGrowth},
 	} {
 		var d distribution
 		for seed := range uint64(seeds) {

@@ -4,16 +4,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
-)
-
-// Growth finding kinds.
-const (
-	KindRSSGrowth         = "rss_growth"
-	KindHeapGrowth        = "heap_growth"
-	KindGoroutineGrowth   = "goroutine_growth"
-	KindFDGrowth          = "fd_growth"
-	KindGCPauseRegression = "gc_pause_regression"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Causes of rss_growth (evidence "cause").
@@ -157,7 +148,7 @@ type fits struct {
 // the sample (RSS.SlopeBytesPerHour and R2, Heap.SlopeBytesPerHour,
 // Goroutines.SlopePerHour, FDs.SlopePerHour; nil until the samples span half
 // the window, or GrowthMinWindow if shorter) and updates the growth findings.
-func (d *Detector) growth(s *observe.Sample) {
+func (d *Detector) growth(s *model.Sample) {
 	g, w, now := &d.grow, d.cfg.GrowthWindow, s.Time
 	g.rss.add(now, float64(s.RSSBytes), w)
 	if s.Heap != nil {
@@ -194,15 +185,15 @@ func (d *Detector) growth(s *observe.Sample) {
 	f.finq, f.finqOK = g.finq.fit(minSpan)
 	publish(s, f)
 
-	d.set(KindGoroutineGrowth, now, d.goroutineGrowth(s, f))
-	d.set(KindFDGrowth, now, d.fdGrowth(s, f))
-	d.set(KindHeapGrowth, now, d.heapGrowth(s, f))
-	d.set(KindRSSGrowth, now, d.rssGrowth(s, f))
-	d.set(KindGCPauseRegression, now, d.pauseRegression(s))
+	d.set(model.KindGoroutineGrowth, now, d.goroutineGrowth(s, f))
+	d.set(model.KindFDGrowth, now, d.fdGrowth(s, f))
+	d.set(model.KindHeapGrowth, now, d.heapGrowth(s, f))
+	d.set(model.KindRSSGrowth, now, d.rssGrowth(s, f))
+	d.set(model.KindGCPauseRegression, now, d.pauseRegression(s))
 }
 
 // publish sets the slopes of the fits that are ready on the sample.
-func publish(s *observe.Sample, f fits) {
+func publish(s *model.Sample, f fits) {
 	if f.rssOK {
 		s.RSS.SlopeBytesPerHour, s.RSS.R2 = ptr(f.rss.PerHour), ptr(f.rss.R2)
 	}

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // minPausesForP99: below this many pauses in the runtime's ring a 99th
@@ -18,7 +18,7 @@ const minPausesForP99 = 100
 // first GCPauseBaselineSamples samples, and at least GCPauseFloor. Only
 // samples of a process with at least minPausesForP99 GC cycles count; until
 // the baseline is complete nothing fires.
-func (d *Detector) pauseRegression(s *observe.Sample) *observe.Finding {
+func (d *Detector) pauseRegression(s *model.Sample) *model.Finding {
 	if s.GC == nil || s.GC.CyclesTotal < minPausesForP99 {
 		return nil
 	}
@@ -36,8 +36,8 @@ func (d *Detector) pauseRegression(s *observe.Sample) *observe.Finding {
 	if base > 0 {
 		ratio = p99 / base
 	}
-	return &observe.Finding{
-		Severity: SeverityWarning,
+	return &model.Finding{
+		Severity: model.SeverityWarning,
 		Summary: fmt.Sprintf("GC pause p99 %s is %.1f× its baseline %s (last pause %s, %d cycles)",
 			fmtSeconds(p99), ratio, fmtSeconds(base), fmtSeconds(s.GC.LastPauseSeconds), s.GC.CyclesTotal),
 		Evidence: map[string]any{

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 const mib = 1 << 20
@@ -21,21 +21,21 @@ type synth struct {
 	fds        func(sec float64) int
 	finq       func(sec float64) int64
 	p99        func(sec float64) float64
-	sites      []observe.SiteCount
+	sites      []model.SiteCount
 }
 
-func (p synth) sample(sec float64) *observe.Sample {
-	s := &observe.Sample{Time: t0.Add(time.Duration(sec * float64(time.Second))), RSSBytes: uint64(p.rss(sec)), FDs: observe.FDs{Open: -1}}
+func (p synth) sample(sec float64) *model.Sample {
+	s := &model.Sample{Time: t0.Add(time.Duration(sec * float64(time.Second))), RSSBytes: uint64(p.rss(sec)), FDs: model.FDs{Open: -1}}
 	if p.heap != nil {
 		live := p.heap(sec)
 		if p.live != nil {
 			live = p.live(sec)
 		}
-		s.Heap = &observe.Heap{InuseBytes: uint64(p.heap(sec)), LiveBytes: uint64(live)}
+		s.Heap = &model.Heap{InuseBytes: uint64(p.heap(sec)), LiveBytes: uint64(live)}
 	}
 	if p.goroutines != nil {
 		n := p.goroutines(sec)
-		s.Goroutines = &observe.Goroutines{Total: n, User: n - 5, TopCreationSites: p.sites}
+		s.Goroutines = &model.Goroutines{Total: n, User: n - 5, TopCreationSites: p.sites}
 	}
 	if p.fds != nil {
 		s.FDs.Open = p.fds(sec)
@@ -45,15 +45,15 @@ func (p synth) sample(sec float64) *observe.Sample {
 		s.Finalizers.QueueLength = &q
 	}
 	if p.p99 != nil {
-		s.GC = &observe.GC{CyclesTotal: 100 + uint64(sec/5), STWPauseP99Seconds: p.p99(sec), LastPauseSeconds: p.p99(sec) / 2}
+		s.GC = &model.GC{CyclesTotal: 100 + uint64(sec/5), STWPauseP99Seconds: p.p99(sec), LastPauseSeconds: p.p99(sec) / 2}
 	}
 	return s
 }
 
 // run feeds samples every step for dur and returns the last sample and its findings.
-func (p synth) run(d *Detector, dur, step time.Duration) (*observe.Sample, []observe.Finding) {
-	var s *observe.Sample
-	var fs []observe.Finding
+func (p synth) run(d *Detector, dur, step time.Duration) (*model.Sample, []model.Finding) {
+	var s *model.Sample
+	var fs []model.Finding
 	for t := time.Duration(0); t <= dur; t += step {
 		s = p.sample(t.Seconds())
 		fs = d.Update(s)
@@ -61,7 +61,7 @@ func (p synth) run(d *Detector, dur, step time.Duration) (*observe.Sample, []obs
 	return s, fs
 }
 
-func find(fs []observe.Finding, kind string) *observe.Finding {
+func find(fs []model.Finding, kind string) *model.Finding {
 	for i := range fs {
 		if fs[i].Kind == kind {
 			return &fs[i]
@@ -114,17 +114,17 @@ func TestGrowthDesignNotesExample(t *testing.T) {
 	}
 	d := New(Config{})
 	s, fs := p.run(d, 15*time.Minute, 10*time.Second)
-	f := find(fs, KindRSSGrowth)
+	f := find(fs, model.KindRSSGrowth)
 	if f == nil {
 		t.Fatalf("no rss_growth: %v", kinds(fs))
 	}
 	if c := f.Evidence["cause"]; c != CauseGoHeap && c != CauseGoroutines {
 		t.Errorf("cause %v, want go_heap or goroutines; %s", c, f.Summary)
 	}
-	if find(fs, KindGCPauseRegression) != nil {
+	if find(fs, model.KindGCPauseRegression) != nil {
 		t.Errorf("normal GC pauses reported as a regression: %v", kinds(fs))
 	}
-	if find(fs, KindFDGrowth) != nil {
+	if find(fs, model.KindFDGrowth) != nil {
 		t.Errorf("flat fds reported as growth")
 	}
 	if s.RSS.SlopeBytesPerHour == nil || math.Abs(*s.RSS.SlopeBytesPerHour-200*mib) > 10*mib || *s.RSS.R2 < 0.9 {
@@ -143,21 +143,21 @@ func TestRSSGrowthCauses(t *testing.T) {
 		cause string
 		also  string // another finding expected
 	}{
-		"map": {p: synth{rss: noisy(linear(50*mib, 300*mib), mib, 3), heap: linear(30*mib, 290*mib)}, cause: CauseGoHeap, also: KindHeapGrowth},
+		"map": {p: synth{rss: noisy(linear(50*mib, 300*mib), mib, 3), heap: linear(30*mib, 290*mib)}, cause: CauseGoHeap, also: model.KindHeapGrowth},
 		"mmap": {p: synth{rss: noisy(linear(50*mib, 300*mib), mib, 4), heap: noisy(flat(4*mib), 0.5*mib, 5), live: flat(2 * mib)},
 			cause: CauseNonHeap},
 		"finalizers": {p: synth{rss: linear(50*mib, 300*mib), heap: linear(40*mib, 280*mib),
 			finq: func(sec float64) int64 { return int64(20 * sec) }}, cause: CauseFinalizerBacklog},
 		"goroutines": {p: synth{rss: linear(50*mib, 100*mib), heap: noisy(flat(10*mib), mib, 6),
 			goroutines: func(sec float64) int { return 100 + int(sec) },
-			sites:      []observe.SiteCount{{Function: "main.serve", File: "/src/main.go", Line: 42, Count: 900, WaitReason: "chan receive"}}},
-			cause: CauseGoroutines, also: KindGoroutineGrowth},
+			sites:      []model.SiteCount{{Function: "main.serve", File: "/src/main.go", Line: 42, Count: 900, WaitReason: "chan receive"}}},
+			cause: CauseGoroutines, also: model.KindGoroutineGrowth},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			d := New(Config{GrowthWindow: 5 * time.Minute})
 			_, fs := c.p.run(d, 6*time.Minute, 5*time.Second)
-			f := find(fs, KindRSSGrowth)
+			f := find(fs, model.KindRSSGrowth)
 			if f == nil {
 				t.Fatalf("no rss_growth: %v", kinds(fs))
 			}
@@ -167,13 +167,13 @@ func TestRSSGrowthCauses(t *testing.T) {
 			if c.also != "" && find(fs, c.also) == nil {
 				t.Errorf("no %s: %v", c.also, kinds(fs))
 			}
-			if g := find(fs, KindGoroutineGrowth); g != nil {
-				if site, _ := g.Evidence["top_creation_site"].(observe.SiteCount); site.Function != "main.serve" {
+			if g := find(fs, model.KindGoroutineGrowth); g != nil {
+				if site, _ := g.Evidence["top_creation_site"].(model.SiteCount); site.Function != "main.serve" {
 					t.Errorf("goroutine_growth evidence %v", g.Evidence)
 				}
 				t.Logf("%s", g.Summary)
 			}
-			if c.cause == CauseNonHeap && find(fs, KindHeapGrowth) != nil {
+			if c.cause == CauseNonHeap && find(fs, model.KindHeapGrowth) != nil {
 				t.Errorf("a flat heap reported as heap_growth")
 			}
 			t.Logf("%s", f.Summary)
@@ -230,7 +230,7 @@ func TestGCPauseRegression(t *testing.T) {
 		}}
 		d := New(Config{})
 		_, fs := p.run(d, 90*time.Second, time.Second)
-		f := find(fs, KindGCPauseRegression)
+		f := find(fs, model.KindGCPauseRegression)
 		if (f != nil) != c.fires {
 			t.Errorf("p99 300 µs -> %v: finding %v, want %v", c.after, f, c.fires)
 		}
@@ -247,7 +247,7 @@ func TestFDGrowth(t *testing.T) {
 	p := synth{rss: func(float64) float64 { return 50 * mib }, fds: func(sec float64) int { return 20 + int(sec/2) }}
 	d := New(Config{GrowthWindow: time.Minute})
 	s, fs := p.run(d, 2*time.Minute, time.Second)
-	if f := find(fs, KindFDGrowth); f == nil || s.FDs.SlopePerHour == nil || math.Abs(*s.FDs.SlopePerHour-1800) > 100 {
+	if f := find(fs, model.KindFDGrowth); f == nil || s.FDs.SlopePerHour == nil || math.Abs(*s.FDs.SlopePerHour-1800) > 100 {
 		t.Fatalf("findings %v, slope %v, want fd_growth at 1800/h", kinds(fs), s.FDs.SlopePerHour)
 	}
 }

@@ -4,13 +4,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
-
-// KindGoroutineLeak: goroutines blocked forever on a channel or sync
-// primitive nothing live can reach, as the goroutine-leak verdict proved
-// (observe.GoroutineLeaks, with --leak-scan).
-const KindGoroutineLeak = "goroutine_leak"
 
 // Thresholds of a critical goroutine_leak.
 const (
@@ -21,7 +16,7 @@ const (
 
 // leak turns the last verdict into a finding: every leaked goroutine is a
 // proof (two marks agreed), so one is enough.
-func (d *Detector) leak(s *observe.Sample) *observe.Finding {
+func (d *Detector) leak(s *model.Sample) *model.Finding {
 	gl := s.GoroutineLeaks
 	if gl == nil || gl.Leaked == 0 {
 		return nil
@@ -44,11 +39,11 @@ func (d *Detector) leak(s *observe.Sample) *observe.Finding {
 	if len(gl.Leaks) > leakSummarySites {
 		parts = append(parts, fmt.Sprintf("%d more sites", len(gl.Leaks)-leakSummarySites))
 	}
-	sev := SeverityWarning
+	sev := model.SeverityWarning
 	if gl.Leaked >= leakCriticalCount || gl.BytesPinnedEstimate >= leakCriticalBytes {
-		sev = SeverityCritical
+		sev = model.SeverityCritical
 	}
-	return &observe.Finding{
+	return &model.Finding{
 		Severity: sev,
 		Summary: fmt.Sprintf("%d goroutines leaked (blocked on a primitive nothing live reaches), pinning ~%s: %s",
 			gl.Leaked, pinnedSize(gl.BytesPinnedEstimate), strings.Join(parts, "; ")),

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // TestSetConfigKeepsHistory: raising then lowering the stall threshold on a
@@ -12,7 +12,7 @@ import (
 // history) survives the change.
 func TestSetConfigKeepsHistory(t *testing.T) {
 	d := New(Config{StallThreshold: 10 * time.Second})
-	r := &observe.Running{Function: "main.f", Seconds: 3, State: "blocked"}
+	r := &model.Running{Function: "main.f", Seconds: 3, State: "blocked"}
 	if got := kinds(d.Update(sample(0, 10, r))); got != "" {
 		t.Fatalf("3 s under a 10 s threshold: %q", got)
 	}
@@ -26,7 +26,7 @@ func TestSetConfigKeepsHistory(t *testing.T) {
 	r2 := *r
 	r2.Seconds = 4
 	fs := d.Update(sample(1, 10, &r2))
-	if kinds(fs) != KindFinalizerStall {
+	if kinds(fs) != model.KindFinalizerStall {
 		t.Fatalf("4 s over a 1 s threshold: %q", kinds(fs))
 	}
 	since := fs[0].Since
@@ -34,7 +34,7 @@ func TestSetConfigKeepsHistory(t *testing.T) {
 	r3 := *r
 	r3.Seconds = 5
 	fs = d.Update(sample(2, 10, &r3))
-	if kinds(fs) != KindFinalizerStall || !fs[0].Since.Equal(since) {
+	if kinds(fs) != model.KindFinalizerStall || !fs[0].Since.Equal(since) {
 		t.Fatalf("after a second SetConfig: %q since %v, want the finding kept since %v", kinds(fs), fs, since)
 	}
 	d.SetConfig(Config{StallThreshold: time.Minute})

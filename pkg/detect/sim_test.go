@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // A simulated Go process for the early-detection sweeps: realistic noise
@@ -40,7 +40,7 @@ const goStack = 8 << 10
 //   - goroutines: a base plus a Poisson number of in-flight requests
 //     (mean 30) plus bursts;
 //   - fds: a base plus a Poisson number of connections (mean 5).
-func (p simProc) simulate(seed uint64, dur, step time.Duration) []*observe.Sample {
+func (p simProc) simulate(seed uint64, dur, step time.Duration) []*model.Sample {
 	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	noise := p.rssNoise
 	if noise == 0 {
@@ -58,7 +58,7 @@ func (p simProc) simulate(seed uint64, dur, step time.Duration) []*observe.Sampl
 	rssBase := baseLive*2.2 + 10e6
 	resident := goal                       // heap pages resident
 	var steps, swing, gSwing, load float64 // decaying RSS steps, load swings
-	var out []*observe.Sample
+	var out []*model.Sample
 	dt := step.Seconds()
 	for t := 0.0; t <= dur.Seconds(); t += dt {
 		// The load swing: an Ornstein-Uhlenbeck process, τ 120 s.
@@ -96,13 +96,13 @@ func (p simProc) simulate(seed uint64, dur, step time.Duration) []*observe.Sampl
 		if p.warmupRamp > 0 {
 			rss += p.warmupRamp * min(t/12, 1)
 		}
-		s := &observe.Sample{
+		s := &model.Sample{
 			Time:     t0.Add(time.Duration(t * float64(time.Second))),
 			RSSBytes: uint64(max(rss, 1)),
-			Heap:     &observe.Heap{InuseBytes: uint64(max(inuse, 0)), LiveBytes: uint64(max(live, 0)), GoalBytes: uint64(max(goal, 0))},
-			Goroutines: &observe.Goroutines{Total: int(max(gor, 1)), User: int(max(gor-5, 1)),
-				TopCreationSites: []observe.SiteCount{{Function: "main.handle", File: "/src/main.go", Line: 7, Count: int(max(gor-10, 0))}}},
-			FDs: observe.FDs{Open: 10 + int(p.fdLeak*t) + poisson(r, 5)},
+			Heap:     &model.Heap{InuseBytes: uint64(max(inuse, 0)), LiveBytes: uint64(max(live, 0)), GoalBytes: uint64(max(goal, 0))},
+			Goroutines: &model.Goroutines{Total: int(max(gor, 1)), User: int(max(gor-5, 1)),
+				TopCreationSites: []model.SiteCount{{Function: "main.handle", File: "/src/main.go", Line: 7, Count: int(max(gor-10, 0))}}},
+			FDs: model.FDs{Open: 10 + int(p.fdLeak*t) + poisson(r, 5)},
 		}
 		q := int64(poisson(r, 3))
 		s.Finalizers.QueueLength = &q
@@ -126,7 +126,7 @@ func poisson(r *rand.Rand, mean float64) int {
 // firstFiring feeds samples to a new detector and returns the seconds from
 // the first sample to the first one with a finding of kind (and cause, for
 // rss_growth, when cause is not ""), or -1.
-func firstFiring(cfg Config, ss []*observe.Sample, kind, cause string) (sec float64, f *observe.Finding) {
+func firstFiring(cfg Config, ss []*model.Sample, kind, cause string) (sec float64, f *model.Finding) {
 	d := New(cfg)
 	for _, s := range ss {
 		for _, fnd := range d.Update(s) {
@@ -140,12 +140,12 @@ func firstFiring(cfg Config, ss []*observe.Sample, kind, cause string) (sec floa
 
 // anyFinding feeds samples to a new detector and returns the first growth
 // finding of any kind (nil: none) and when it fired.
-func anyFinding(cfg Config, ss []*observe.Sample) (sec float64, f *observe.Finding) {
+func anyFinding(cfg Config, ss []*model.Sample) (sec float64, f *model.Finding) {
 	d := New(cfg)
 	for _, s := range ss {
 		for _, fnd := range d.Update(s) {
 			switch fnd.Kind {
-			case KindRSSGrowth, KindHeapGrowth, KindGoroutineGrowth, KindFDGrowth:
+			case model.KindRSSGrowth, model.KindHeapGrowth, model.KindGoroutineGrowth, model.KindFDGrowth:
 				return s.Time.Sub(ss[0].Time).Seconds(), &fnd
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 	"time"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // seriesOf builds a series of n samples every step from v(i).
@@ -106,7 +108,7 @@ func TestEarlyEvidence(t *testing.T) {
 	var first float64 = -1
 	for sec := 0.0; sec <= 660; sec++ {
 		s := p.sample(sec)
-		f := find(d.Update(s), KindRSSGrowth)
+		f := find(d.Update(s), model.KindRSSGrowth)
 		switch {
 		case f == nil && first >= 0:
 			t.Fatalf("rss_growth cleared at %.0f s", sec)

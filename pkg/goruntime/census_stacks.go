@@ -4,14 +4,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // groupStacks reads the stack of each g at addrs and groups equal stacks,
 // as the goroutine profile with debug=1 does. A goroutine whose stack
 // cannot be read is grouped by the reason.
-func (r *Runtime) groupStacks(c *Census, addrs []uint64) {
+func (r *Runtime) groupStacks(c *model.Census, addrs []uint64) {
 	type acc struct {
-		g       StackGroup
+		g       model.StackGroup
 		reasons map[string]int
 	}
 	groups := map[string]*acc{}
@@ -27,7 +29,7 @@ func (r *Runtime) groupStacks(c *Census, addrs []uint64) {
 		k := key.String()
 		a := groups[k]
 		if a == nil {
-			a = &acc{g: StackGroup{Frames: frames, Err: errText}, reasons: map[string]int{}}
+			a = &acc{g: model.StackGroup{Frames: frames, Err: errText}, reasons: map[string]int{}}
 			groups[k] = a
 			order = append(order, k)
 		}
@@ -36,7 +38,7 @@ func (r *Runtime) groupStacks(c *Census, addrs []uint64) {
 			a.reasons[reason]++
 		}
 	}
-	c.Stacks = make([]StackGroup, 0, len(groups))
+	c.Stacks = make([]model.StackGroup, 0, len(groups))
 	for _, k := range order {
 		a := groups[k]
 		a.g.WaitReason, _ = dominant(a.reasons)
@@ -47,7 +49,7 @@ func (r *Runtime) groupStacks(c *Census, addrs []uint64) {
 
 // stackOf reads one goroutine's stack: its frames, why it is incomplete,
 // and its wait reason.
-func (r *Runtime) stackOf(addr uint64) (frames []CensusFrame, errText, reason string) {
+func (r *Runtime) stackOf(addr uint64) (frames []model.CensusFrame, errText, reason string) {
 	g, err := r.Goroutine(addr)
 	switch {
 	case err != nil:
@@ -64,13 +66,13 @@ func (r *Runtime) stackOf(addr uint64) (frames []CensusFrame, errText, reason st
 	return censusFrames(g.Stack), g.StackErr, reason
 }
 
-func censusFrames(st []Frame) []CensusFrame {
+func censusFrames(st []Frame) []model.CensusFrame {
 	if st == nil {
 		return nil
 	}
-	out := make([]CensusFrame, len(st))
+	out := make([]model.CensusFrame, len(st))
 	for i, f := range st {
-		out[i] = CensusFrame{
+		out[i] = model.CensusFrame{
 			Function: f.PrintName(), File: f.File, Line: f.Line,
 			PC: f.PC, Offset: f.Offset, Inlined: f.Inlined,
 		}
@@ -79,7 +81,7 @@ func censusFrames(st []Frame) []CensusFrame {
 }
 
 // waiterStacks reads the stacks of the oldest waiters.
-func (r *Runtime) waiterStacks(c *Census, hs []gHead) {
+func (r *Runtime) waiterStacks(c *model.Census, hs []gHead) {
 	for i := range c.OldestWaiters {
 		w := &c.OldestWaiters[i]
 		g, err := r.Goroutine(hs[i].addr)

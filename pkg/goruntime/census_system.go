@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/procmem"
 )
 
@@ -38,14 +39,14 @@ func classifyStart(name string) startKind {
 // classifier decides, per g, isSystemGoroutine(gp, false).
 type classifier struct {
 	r     *Runtime
-	c     *Census
+	c     *model.Census
 	kinds map[uint64]startKind // by start pc
 	// fing is the finalizer goroutine's fingRunningFinalizer bit, read once
 	// when the finalizer goroutine is met.
 	fingRead, fingRunning bool
 }
 
-func (r *Runtime) newClassifier(c *Census) *classifier {
+func (r *Runtime) newClassifier(c *model.Census) *classifier {
 	return &classifier{r: r, c: c, kinds: map[uint64]startKind{}}
 }
 
@@ -77,7 +78,7 @@ func (cl *classifier) system(h gHead) (sys, varies bool) {
 }
 
 // finalizerRunning reads fingStatus&fingRunningFinalizer. Unknown counts as
-// not running (a system goroutine), recorded in Census.Unknown.
+// not running (a system goroutine), recorded in model.Census.Unknown.
 func (cl *classifier) finalizerRunning() bool {
 	if cl.fingRead {
 		return cl.fingRunning
@@ -97,7 +98,7 @@ func (cl *classifier) finalizerRunning() bool {
 }
 
 // cleanupRunning reads g.runningCleanups of a cleanup goroutine. Unknown
-// counts as not running, recorded in Census.Unknown.
+// counts as not running, recorded in model.Census.Unknown.
 func (cl *classifier) cleanupRunning(h gHead) bool {
 	off, err := cl.r.off("runtime.g.runningCleanups")
 	var v uint8

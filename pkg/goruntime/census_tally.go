@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // tally accumulates the breakdowns of a census. Symbolization is cached
@@ -20,8 +21,8 @@ type tally struct {
 	reasons map[string]int
 	unknown map[string]string
 	// sites: the site of each gopc, and the counts of each site.
-	siteOf  map[uint64]Site
-	bySite  map[Site]*siteAcc
+	siteOf  map[uint64]model.Site
+	bySite  map[model.Site]*siteAcc
 	reasonN map[uint8]string
 	waiters []gHead // oldest first, at most opts.OldestWaiters
 	noSince int
@@ -35,10 +36,10 @@ type siteAcc struct {
 	statuses map[string]int
 }
 
-func newTally(r *Runtime, opts CensusOptions, now int64, c *Census) *tally {
+func newTally(r *Runtime, opts CensusOptions, now int64, c *model.Census) *tally {
 	return &tally{
 		r: r, opts: opts, now: now, status: c.ByStatus, reasons: c.ByWaitReason, unknown: c.Unknown,
-		siteOf: map[uint64]Site{}, bySite: map[Site]*siteAcc{}, reasonN: map[uint8]string{},
+		siteOf: map[uint64]model.Site{}, bySite: map[model.Site]*siteAcc{}, reasonN: map[uint8]string{},
 	}
 }
 
@@ -94,21 +95,21 @@ func (t *tally) reasonName(v uint8) string {
 const mainSite = "(main goroutine)"
 
 // siteOfG is the creation site of a goroutine.
-func (t *tally) siteOfG(h gHead) Site {
+func (t *tally) siteOfG(h gHead) model.Site {
 	if h.goid == 1 {
-		return Site{Function: mainSite}
+		return model.Site{Function: mainSite}
 	}
 	return t.site(h.gopc)
 }
 
 // site symbolizes a go statement's pc as the runtime's "created by" line.
-func (t *tally) site(gopc uint64) Site {
+func (t *tally) site(gopc uint64) model.Site {
 	if s, ok := t.siteOf[gopc]; ok {
 		return s
 	}
-	s := Site{Function: "(unknown)"}
+	s := model.Site{Function: "(unknown)"}
 	if f := t.r.createdBy(gopc); f != nil {
-		s = Site{Function: f.PrintName(), File: f.File, Line: f.Line}
+		s = model.Site{Function: f.PrintName(), File: f.File, Line: f.Line}
 	}
 	t.siteOf[gopc] = s
 	return s
@@ -135,11 +136,11 @@ func (t *tally) addWaiter(h gHead) {
 }
 
 // finish moves the tally into c.
-func (t *tally) finish(c *Census) {
+func (t *tally) finish(c *model.Census) {
 	c.Counted = t.counted
 	c.Sites = len(t.bySite)
 	for s, a := range t.bySite {
-		sc := SiteCount{Site: s, Count: a.count}
+		sc := model.CensusSite{Site: s, Count: a.count}
 		sc.WaitReason, sc.Waiting = dominant(a.reasons)
 		sc.Status, _ = dominant(a.statuses)
 		c.BySite = append(c.BySite, sc)
@@ -153,12 +154,12 @@ func (t *tally) finish(c *Census) {
 		c.BySite = c.BySite[:t.opts.TopSites]
 	}
 	if c.BySite == nil {
-		c.BySite = []SiteCount{}
+		c.BySite = []model.CensusSite{}
 	}
 	c.WaitSinceUnknown = t.noSince
-	c.OldestWaiters = []Waiter{}
+	c.OldestWaiters = []model.Waiter{}
 	for _, h := range t.waiters {
-		w := Waiter{Goid: h.goid, WaitReason: t.reasonName(h.waitReason), CreatedBy: t.siteOfG(h)}
+		w := model.Waiter{Goid: h.goid, WaitReason: t.reasonName(h.waitReason), CreatedBy: t.siteOfG(h)}
 		if t.now > h.waitSince {
 			w.WaitSeconds = float64(t.now-h.waitSince) / 1e9
 		}

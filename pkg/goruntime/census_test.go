@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -47,7 +48,7 @@ func goleakSites(t *testing.T) map[string]int {
 
 // stableCensus takes a census between two NG lines printed after line from
 // that agree: nothing was created or exited meanwhile.
-func stableCensus(t *testing.T, tg *target, r *Runtime, from int, opts CensusOptions) (*Census, ng, time.Time) {
+func stableCensus(t *testing.T, tg *target, r *Runtime, from int, opts CensusOptions) (*model.Census, ng, time.Time) {
 	t.Helper()
 	for attempt := 0; attempt < 10; attempt++ {
 		l1, i := tg.waitLine(t, "NG ", from, 10*time.Second)
@@ -138,7 +139,7 @@ func TestCensus(t *testing.T) {
 
 // checkSystem: with IncludeSystem the breakdowns cover every live
 // goroutine, and the system ones were all created by the runtime.
-func checkSystem(t *testing.T, r *Runtime, user *Census) {
+func checkSystem(t *testing.T, r *Runtime, user *model.Census) {
 	t.Helper()
 	c, err := r.Census(CensusOptions{IncludeSystem: true, TopSites: -1})
 	if err != nil {
@@ -172,7 +173,7 @@ func TestClassifyStart(t *testing.T) {
 	}
 }
 
-func checkSites(t *testing.T, c *Census, lines map[string]int, leaked int) {
+func checkSites(t *testing.T, c *model.Census, lines map[string]int, leaked int) {
 	t.Helper()
 	want := []struct {
 		marker, fn, reason string
@@ -190,7 +191,7 @@ func checkSites(t *testing.T, c *Census, lines map[string]int, leaked int) {
 		t.Errorf("top site %+v, want %d at main.handler line %d", top, leaked, lines["LEAK"])
 	}
 	for _, w := range want {
-		var got *SiteCount
+		var got *model.CensusSite
 		for i, s := range c.BySite {
 			if s.Function == w.fn && s.Line == lines[w.marker] && strings.HasSuffix(s.File, "goleak/main.go") {
 				got = &c.BySite[i]
@@ -211,7 +212,7 @@ func checkSites(t *testing.T, c *Census, lines map[string]int, leaked int) {
 
 // checkWaiters: the nine goroutines goleak parks before its two GCs wait
 // longest, since before READY.
-func checkWaiters(t *testing.T, c *Census, sinceReady time.Duration) {
+func checkWaiters(t *testing.T, c *model.Census, sinceReady time.Duration) {
 	t.Helper()
 	if len(c.OldestWaiters) != 9 {
 		t.Fatalf("oldest waiters: %+v", c.OldestWaiters)
@@ -226,7 +227,7 @@ func checkWaiters(t *testing.T, c *Census, sinceReady time.Duration) {
 
 // compareProfile compares the census with the target's goroutine profile:
 // debug=1's total and debug=2's goroutines ("created by" and status).
-func compareProfile(t *testing.T, c *Census, prof string) {
+func compareProfile(t *testing.T, c *model.Census, prof string) {
 	t.Helper()
 	p1, err := os.ReadFile(prof + ".1")
 	if err != nil {
@@ -242,13 +243,13 @@ func compareProfile(t *testing.T, c *Census, prof string) {
 	if total != c.User || len(dump) != c.User {
 		t.Errorf("profile total %d, debug=2 goroutines %d; census user %d", total, len(dump), c.User)
 	}
-	bySite := map[Site]int{}
+	bySite := map[model.Site]int{}
 	for _, g := range dump {
 		if g.createdBy != nil {
-			bySite[Site{Function: g.createdBy.fn, File: g.createdBy.file, Line: g.createdBy.line}]++
+			bySite[model.Site{Function: g.createdBy.fn, File: g.createdBy.file, Line: g.createdBy.line}]++
 		}
 	}
-	census := map[Site]int{}
+	census := map[model.Site]int{}
 	for _, s := range c.BySite {
 		census[s.Site] = s.Count
 	}
@@ -270,7 +271,7 @@ func compareProfile(t *testing.T, c *Census, prof string) {
 // profileFrames is what the goroutine profile with debug=1 prints of a
 // stack (runtime/pprof.printStackRecord): no runtime.goexit, no leading
 // runtime frames, as "function file:line".
-func profileFrames(fr []CensusFrame) string {
+func profileFrames(fr []model.CensusFrame) string {
 	var out []string
 	show := false
 	for _, f := range fr {
@@ -291,7 +292,7 @@ func racy(sig string) bool {
 }
 
 // compareStacks compares stack groups with the debug=1 profile's records.
-func compareStacks(t *testing.T, c *Census, prof string, leaked int) {
+func compareStacks(t *testing.T, c *model.Census, prof string, leaked int) {
 	t.Helper()
 	p1, err := os.ReadFile(prof + ".1")
 	if err != nil {

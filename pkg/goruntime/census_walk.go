@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/procmem"
 )
 
@@ -98,7 +99,7 @@ type walkBuffers struct {
 // walkGs reads every g of ptrs in chunks and calls fn for each readable
 // one. After a chunk is read, the status words are read again; a g whose
 // status changed meanwhile may be torn and is read again on its own.
-func (r *Runtime) walkGs(ptrs []uint64, c *Census, fn func(gHead)) error {
+func (r *Runtime) walkGs(ptrs []uint64, c *model.Census, fn func(gHead)) error {
 	size := r.g.size
 	w := &r.walk
 	w.mu.Lock()
@@ -159,7 +160,7 @@ func (r *Runtime) walkGs(ptrs []uint64, c *Census, fn func(gHead)) error {
 }
 
 // walkOneByOne reads the g's of a chunk that could not be read at once.
-func (r *Runtime) walkOneByOne(spans []procmem.Span, c *Census, fn func(gHead)) error {
+func (r *Runtime) walkOneByOne(spans []procmem.Span, c *model.Census, fn func(gHead)) error {
 	for _, s := range spans {
 		h, err := r.readHead(s.Addr, s.Buf)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/procmem"
 )
 
@@ -206,7 +207,7 @@ func (r *Runtime) findCleanupGs(ng uint64) error {
 	}
 	entry := fn.Entry + r.bias
 	var found []uint64
-	var c Census
+	var c model.Census
 	err = r.walkGs(ptrs, &c, func(h gHead) {
 		if h.startPC == entry && !h.dead() {
 			found = append(found, h.addr)

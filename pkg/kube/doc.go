@@ -16,6 +16,6 @@
 // pod names (logged once) until it answers.
 //
 // What kube does not do: attach probes or read process memory (it only sees
-// agent.Snapshot), or decide what is watched (pkg/agent applies Ignored and
+// a model.Snapshot), or decide what is watched (pkg/agent applies Ignored and
 // its filters).
 package kube

@@ -13,8 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Component is the source component of memsight's Events.
@@ -25,7 +24,7 @@ const maxMessage = 1024
 
 // Source is what Events polls for findings (*agent.Agent).
 type Source interface {
-	Snapshot() agent.Snapshot
+	Snapshot() model.Snapshot
 }
 
 // EventsConfig configures Events. Zero values take the defaults.
@@ -120,7 +119,7 @@ func (e *Events) Run(ctx context.Context) {
 // Observe queues an Event for each finding that fired since the last call
 // and forgets the findings that resolved. Run calls it; call it directly
 // only instead of Run, never concurrently.
-func (e *Events) Observe(snap agent.Snapshot) {
+func (e *Events) Observe(snap model.Snapshot) {
 	seen := make(map[findingKey]bool, len(e.posted))
 	for p, f := range snap.Findings() {
 		k := findingKey{p.PID, f.Kind}
@@ -175,7 +174,7 @@ func (e *Events) send(ctx context.Context) {
 }
 
 // event is the Event of finding f of process p, at now.
-func (e *Events) event(p agent.Process, f observe.Finding, now time.Time) *corev1.Event {
+func (e *Events) event(p model.Process, f model.Finding, now time.Time) *corev1.Event {
 	if now.IsZero() {
 		now = time.Now()
 	}

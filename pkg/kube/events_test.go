@@ -11,36 +11,34 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/detect"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // fakeSource serves a snapshot that the test changes.
 type fakeSource struct {
 	mu   sync.Mutex
-	snap agent.Snapshot
+	snap model.Snapshot
 }
 
-func (f *fakeSource) Snapshot() agent.Snapshot {
+func (f *fakeSource) Snapshot() model.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snap
 }
 
-func (f *fakeSource) set(procs ...agent.Process) {
+func (f *fakeSource) set(procs ...model.Process) {
 	f.mu.Lock()
-	f.snap = agent.Snapshot{Time: time.Now(), Processes: procs}
+	f.snap = model.Snapshot{Time: time.Now(), Processes: procs}
 	f.mu.Unlock()
 }
 
 // watched is a watched process of pod web with these findings.
-func watched(pid int, pod string, kinds ...string) agent.Process {
-	s := &observe.Sample{PID: pid}
+func watched(pid int, pod string, kinds ...string) model.Process {
+	s := &model.Sample{PID: pid}
 	for _, k := range kinds {
-		s.Findings = append(s.Findings, observe.Finding{Kind: k, Severity: "warning", Summary: "finalizer main.(*Conn).Close has been blocked for 11.7 s"})
+		s.Findings = append(s.Findings, model.Finding{Kind: k, Severity: "warning", Summary: "finalizer main.(*Conn).Close has been blocked for 11.7 s"})
 	}
-	p := agent.Process{PID: pid, Comm: "svc", PodUID: uidA, ContainerID: cidApp, State: agent.StateWatching, Sample: s}
+	p := model.Process{PID: pid, Comm: "svc", PodUID: uidA, ContainerID: cidApp, State: model.StateWatching, Sample: s}
 	if pod != "" {
 		p.Pod, p.Namespace, p.Container = pod, "shop", "app"
 	}
@@ -72,12 +70,12 @@ func TestEventsOncePerFiring(t *testing.T) {
 	}
 	settle := func() { time.Sleep(100 * time.Millisecond) } // 10 polls
 
-	src.set(watched(7, "", detect.KindFinalizerStall)) // pod not known yet
+	src.set(watched(7, "", model.KindFinalizerStall)) // pod not known yet
 	settle()
 	if n := len(list()); n != 0 {
 		t.Fatalf("%d events for a process outside a known pod", n)
 	}
-	src.set(watched(7, "web", detect.KindFinalizerStall))
+	src.set(watched(7, "web", model.KindFinalizerStall))
 	eventually(t, "an event", func() bool { return len(list()) == 1 })
 	settle()
 	evs := list()
@@ -92,11 +90,11 @@ func TestEventsOncePerFiring(t *testing.T) {
 		t.Errorf("event: %+v", e)
 	}
 
-	src.set(watched(7, "web", detect.KindFinalizerStall, detect.KindRSSGrowth)) // a second kind fires
+	src.set(watched(7, "web", model.KindFinalizerStall, model.KindRSSGrowth)) // a second kind fires
 	eventually(t, "the second kind's event", func() bool { return len(list()) == 2 })
-	src.set(watched(7, "web", detect.KindRSSGrowth)) // the stall resolves
+	src.set(watched(7, "web", model.KindRSSGrowth)) // the stall resolves
 	settle()
-	src.set(watched(7, "web", detect.KindFinalizerStall, detect.KindRSSGrowth)) // and fires again
+	src.set(watched(7, "web", model.KindFinalizerStall, model.KindRSSGrowth)) // and fires again
 	eventually(t, "an event for the stall firing again", func() bool { return len(list()) == 3 })
 	settle()
 	reasons := map[string]int{}
@@ -137,10 +135,10 @@ func counterValue(t *testing.T, ev *Events, result string) float64 {
 
 func TestReason(t *testing.T) {
 	for kind, want := range map[string]string{
-		detect.KindFinalizerStall: "FinalizerStall", detect.KindFinalizerBacklog: "FinalizerBacklog",
-		detect.KindCleanupStall: "CleanupStall", detect.KindRSSGrowth: "RSSGrowth", detect.KindHeapGrowth: "HeapGrowth",
-		detect.KindGoroutineGrowth: "GoroutineGrowth", detect.KindFDGrowth: "FDGrowth",
-		detect.KindGCPauseRegression: "GCPauseRegression", "new_kind_x": "NewKindX",
+		model.KindFinalizerStall: "FinalizerStall", model.KindFinalizerBacklog: "FinalizerBacklog",
+		model.KindCleanupStall: "CleanupStall", model.KindRSSGrowth: "RSSGrowth", model.KindHeapGrowth: "HeapGrowth",
+		model.KindGoroutineGrowth: "GoroutineGrowth", model.KindFDGrowth: "FDGrowth",
+		model.KindGCPauseRegression: "GCPauseRegression", "new_kind_x": "NewKindX",
 	} {
 		if got := Reason(kind); got != want {
 			t.Errorf("Reason(%q) = %q, want %q", kind, got, want)

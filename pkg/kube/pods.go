@@ -15,7 +15,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // uidIndex indexes pods by UID, and static pods' mirrors by the UID of the
@@ -32,14 +32,13 @@ type PodsConfig struct {
 }
 
 // Pods is a cache of the pods of one node, kept up to date by an informer;
-// it implements agent.Pods.
+// it implements agent.Pods (without importing it: cmd/memsight hands it to
+// the agent, which checks it at compile time).
 type Pods struct {
 	inf  cache.SharedIndexInformer
 	node string
 	log  *slog.Logger
 }
-
-var _ agent.Pods = (*Pods)(nil)
 
 // NewPods returns a Pods that lists nothing until Run.
 func NewPods(cfg PodsConfig) (*Pods, error) {
@@ -122,12 +121,12 @@ func (p *Pods) WaitForSync(ctx context.Context, timeout time.Duration) bool {
 // cgroup) is one of its containers', the container. ok is false when the
 // pod is not in the cache (not on this node, or not seen yet). The Labels
 // map is the cache's own (not copied).
-func (p *Pods) Lookup(podUID, containerID string) (agent.Pod, bool) {
+func (p *Pods) Lookup(podUID, containerID string) (model.Pod, bool) {
 	pod := p.get(podUID)
 	if pod == nil {
-		return agent.Pod{}, false
+		return model.Pod{}, false
 	}
-	return agent.Pod{Name: pod.Name, Namespace: pod.Namespace, Container: containerName(pod, containerID), Ignored: ignored(pod),
+	return model.Pod{Name: pod.Name, Namespace: pod.Namespace, Container: containerName(pod, containerID), Ignored: ignored(pod),
 		Labels: pod.Labels, Owner: owner(pod)}, true
 }
 

@@ -15,7 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	clienttesting "k8s.io/client-go/testing"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 const (
@@ -63,7 +63,7 @@ func startPods(t *testing.T, api API) *Pods {
 func TestPodsNode(t *testing.T) {
 	api := newFakeAPI(t, pod("web", uidA, "node-a", nil), pod("db", uidB, "node-b", nil))
 	p := startPods(t, api)
-	if got, ok := p.Lookup(uidA, cidApp); !ok || !reflect.DeepEqual(got, agent.Pod{Name: "web", Namespace: "shop", Container: "app", Labels: map[string]string{"app": "web"}}) {
+	if got, ok := p.Lookup(uidA, cidApp); !ok || !reflect.DeepEqual(got, model.Pod{Name: "web", Namespace: "shop", Container: "app", Labels: map[string]string{"app": "web"}}) {
 		t.Errorf("Lookup(pod on this node) = %+v, %v", got, ok)
 	}
 	if got, ok := p.Lookup(uidB, cidApp); ok {
@@ -108,13 +108,13 @@ func TestPodsChanges(t *testing.T) {
 	}
 	eventually(t, "the new pod", func() bool { _, ok := p.Lookup(uidA, cidApp); return ok })
 
-	created.Annotations = map[string]string{agent.IgnoreAnnotation: "true"}
+	created.Annotations = map[string]string{model.IgnoreAnnotation: "true"}
 	if _, err := pods.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "the annotation", func() bool { got, _ := p.Lookup(uidA, cidApp); return got.Ignored })
 
-	created.Annotations[agent.IgnoreAnnotation] = "false"
+	created.Annotations[model.IgnoreAnnotation] = "false"
 	created.Labels = map[string]string{"app": "web", "track": "canary"}
 	if _, err := pods.Update(ctx, created, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
@@ -147,7 +147,7 @@ func TestPodsStatic(t *testing.T) {
 // TestPodsSlim: the cache keeps only what Lookup needs (labels, but no
 // annotation other than memsight's two).
 func TestPodsSlim(t *testing.T) {
-	in := pod("web", uidA, "node-a", map[string]string{agent.IgnoreAnnotation: "true", "other": "x"})
+	in := pod("web", uidA, "node-a", map[string]string{model.IgnoreAnnotation: "true", "other": "x"})
 	out, err := slim(in)
 	if err != nil {
 		t.Fatal(err)

@@ -3,20 +3,20 @@ package kube
 import (
 	"strings"
 
-	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // reasons are the Event reasons of the detectors' finding kinds.
 var reasons = map[string]string{
-	detect.KindFinalizerStall:    "FinalizerStall",
-	detect.KindFinalizerBacklog:  "FinalizerBacklog",
-	detect.KindCleanupStall:      "CleanupStall",
-	detect.KindRSSGrowth:         "RSSGrowth",
-	detect.KindHeapGrowth:        "HeapGrowth",
-	detect.KindGoroutineGrowth:   "GoroutineGrowth",
-	detect.KindFDGrowth:          "FDGrowth",
-	detect.KindGCPauseRegression: "GCPauseRegression",
-	detect.KindGoroutineLeak:     "GoroutineLeak",
+	model.KindFinalizerStall:    "FinalizerStall",
+	model.KindFinalizerBacklog:  "FinalizerBacklog",
+	model.KindCleanupStall:      "CleanupStall",
+	model.KindRSSGrowth:         "RSSGrowth",
+	model.KindHeapGrowth:        "HeapGrowth",
+	model.KindGoroutineGrowth:   "GoroutineGrowth",
+	model.KindFDGrowth:          "FDGrowth",
+	model.KindGCPauseRegression: "GCPauseRegression",
+	model.KindGoroutineLeak:     "GoroutineLeak",
 }
 
 // Reason is the Event reason of a finding kind: finalizer_stall ->

@@ -6,7 +6,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // mirrorAnnotation holds a static pod's UID (the hash the kubelet names its
@@ -37,7 +37,7 @@ func slim(obj any) (any, error) {
 			EphemeralContainerStatuses: slimStatuses(p.Status.EphemeralContainerStatuses),
 		},
 	}
-	for _, k := range []string{agent.IgnoreAnnotation, mirrorAnnotation} {
+	for _, k := range []string{model.IgnoreAnnotation, mirrorAnnotation} {
 		if v, ok := p.Annotations[k]; ok {
 			if s.Annotations == nil {
 				s.Annotations = map[string]string{}
@@ -89,5 +89,5 @@ func bareID(id string) string {
 
 // ignored reads the opt-out annotation.
 func ignored(p *corev1.Pod) bool {
-	return p.Annotations[agent.IgnoreAnnotation] == "true"
+	return p.Annotations[model.IgnoreAnnotation] == "true"
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 )
 
@@ -32,7 +33,7 @@ const (
 // cost the target before the governor detaches the costliest.
 const DefaultOverheadBudget = 0.01
 
-// maxAllocSites is how many allocation sites Sample.Alloc.TopSites lists.
+// maxAllocSites is how many allocation sites model.Sample.Alloc.TopSites lists.
 const maxAllocSites = 10
 
 // allocGovernPeriod is how often the overhead governor looks at the
@@ -58,7 +59,7 @@ type allocState struct {
 	detached map[string]string
 	lastHits map[string]uint64
 	lastAt   time.Time
-	lastRun  probe.ProgramStats
+	lastRun  model.ProgramStats
 	cost     time.Duration // estimated total cost since attach
 	// sampleAt and sampleCost are the governor's time and cost at the last
 	// Sample, for the sample's overhead ratio.
@@ -144,7 +145,7 @@ func (s *Session) AllocPoints() []string {
 
 // sampleAlloc fills out.Alloc from the probes' counts and sites and the
 // governor's estimates.
-func (s *Session) sampleAlloc(out *Sample, now time.Time) {
+func (s *Session) sampleAlloc(out *model.Sample, now time.Time) {
 	a := s.alloc
 	if a == nil {
 		return
@@ -162,7 +163,7 @@ func (s *Session) sampleAlloc(out *Sample, now time.Time) {
 		a.ratio = float64(a.cost-a.sampleCost) / float64(a.lastAt.Sub(a.sampleAt))
 		a.sampleAt, a.sampleCost = a.lastAt, a.cost
 	}
-	al := &Alloc{Enabled: []string{}, OverheadRatio: a.ratio, TopSites: []AllocSite{}}
+	al := &model.Alloc{Enabled: []string{}, OverheadRatio: a.ratio, TopSites: []model.AllocSite{}}
 	for _, p := range a.att.Points() {
 		if !p.Detached {
 			al.Enabled = append(al.Enabled, p.Name)
@@ -200,24 +201,9 @@ func (a *allocState) govern(now time.Time) {
 	if err == nil && st.Runs > a.lastRun.Runs && st.RunTime > a.lastRun.RunTime {
 		run = (st.RunTime - a.lastRun.RunTime) / time.Duration(st.Runs-a.lastRun.Runs)
 	}
-	type cost struct {
-		name string
-		d    time.Duration
-	}
-	var costs []cost
-	var total, active time.Duration
-	for name, n := range hits {
-		var d uint64
-		if n > a.lastHits[name] {
-			d = n - a.lastHits[name]
-		}
-		c := time.Duration(d) * (probe.TrapCost(a.emulated[name]) + run)
-		total += c
-		if _, gone := a.detached[name]; !gone && c > 0 {
-			costs = append(costs, cost{name, c})
-			active += c
-		}
-	}
+	costs, total, active := periodCosts(hits, a.lastHits, a.detached, func(name string) time.Duration {
+		return probe.TrapCost(a.emulated[name]) + run
+	})
 	a.lastHits, a.lastAt, a.cost = hits, now, a.cost+total
 	if err == nil {
 		a.lastRun = st
@@ -236,17 +222,9 @@ func (a *allocState) govern(now time.Time) {
 		}
 		return costs[i].d > costs[j].d
 	})
-	var names []string
-	for _, c := range costs {
-		if ratio <= a.budget {
-			break
-		}
-		why := overBudget(ratio, a.budget)
-		names = append(names, c.name)
-		a.detached[c.name] = why
+	names := shed(costs, ratio, a.budget, dt, a.detached, func(c pointCost, why string) {
 		a.debug("detaching allocation probe", "point", c.name, "reason", why, "cost", c.d)
-		ratio -= float64(c.d) / float64(dt)
-	}
+	})
 	start := time.Now()
 	if err := a.att.Detach(names...); err != nil {
 		a.warn("detaching allocation probes", "points", names, "error", err)

@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 )
 
@@ -12,20 +13,20 @@ import (
 // the top (the allocator itself) so that a site starts at the code that
 // allocated, merges the stacks that become equal, and returns the ones with
 // the most bytes (then hits).
-func (a *allocState) topSites(sites []probe.AllocSite) []AllocSite {
-	merged := map[string]*AllocSite{}
+func (a *allocState) topSites(sites []probe.AllocSite) []model.AllocSite {
+	merged := map[string]*model.AllocSite{}
 	for _, s := range sites {
 		stack := a.symbolize(s.PCs)
 		key := strings.Join(stack, "\n")
 		m := merged[key]
 		if m == nil {
-			m = &AllocSite{Stack: stack}
+			m = &model.AllocSite{Stack: stack}
 			merged[key] = m
 		}
 		m.Hits += s.Hits
 		m.Bytes += s.Bytes
 	}
-	out := make([]AllocSite, 0, len(merged))
+	out := make([]model.AllocSite, 0, len(merged))
 	for _, m := range merged {
 		out = append(out, *m)
 	}

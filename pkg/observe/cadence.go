@@ -3,6 +3,7 @@ package observe
 import (
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 )
 
@@ -13,7 +14,7 @@ type slowState struct {
 	mem      process.Memory // the last full read of /proc/PID/status and stat
 	censusAt time.Time
 	allglen  uint64
-	census   *Goroutines // the last census; nil before the first
+	census   *model.Goroutines // the last census; nil before the first
 	unknown  map[string]string
 	res      *process.ResidentFile // statm, kept open
 }

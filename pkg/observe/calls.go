@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // seenCall is a finalizer or cleanup call a sample saw running on one
@@ -36,7 +37,7 @@ type seenCall struct {
 //     that first saw the goroutine blocked, so it can overstate by up to a
 //     GC interval, which is why it is only used once a second sample has
 //     seen the call still blocked, when a short block would have returned.
-func (s *Session) track(r *Running, slot, key string, g *goruntime.Goroutine, mono int64, now time.Time) {
+func (s *Session) track(r *model.Running, slot, key string, g *goruntime.Goroutine, mono int64, now time.Time) {
 	c := s.calls[slot]
 	if c == nil || c.key != key {
 		c = &seenCall{key: key, first: now, sample: s.samples}

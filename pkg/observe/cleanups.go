@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 )
 
@@ -13,7 +14,7 @@ var cleanupRunners = []string{"runtime.runCleanups"}
 // longest-running one with its goroutine's stack. Everything comes from
 // memory (the runtime's queue and the cleanup goroutines); with the
 // per-object probes, their start times make the ages exact.
-func (s *Session) cleanups(out *Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
+func (s *Session) cleanups(out *model.Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
 	cl := &out.Cleanups
 	if !s.bin.Version.AtLeast(1, 25) {
 		out.Unknown["cleanups.queue_length"] = "before go1.25 cleanups share the finalizer queue"
@@ -47,12 +48,12 @@ func (s *Session) cleanups(out *Sample, c probe.Counters, traced bool, mono int6
 		out.Unknown["cleanups.running"] = err.Error()
 		return
 	}
-	var best *Running
+	var best *model.Running
 	live := map[string]bool{}
 	for _, cr := range runners {
 		g := cr.Goroutine
 		slot := fmt.Sprintf("cleanup %x", g.Addr)
-		r := &Running{Stack: []string{}}
+		r := &model.Running{Stack: []string{}}
 		describeGoroutine(r, g, cleanupRunners)
 		if r.Function == "" && cr.Call == nil {
 			continue // between cleanups, in the runner itself, or unreadable

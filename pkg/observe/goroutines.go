@@ -7,6 +7,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
 )
@@ -22,7 +23,7 @@ const (
 
 // goroutines fills out.Goroutines from a census without stacks, or from
 // the last one when no new census is due (see AttachConfig.SlowEvery).
-func (s *Session) goroutines(out *Sample, now time.Time) {
+func (s *Session) goroutines(out *model.Sample, now time.Time) {
 	if !s.goroutinesDue(now) {
 		g := *s.slow.census
 		out.Goroutines = &g
@@ -55,13 +56,13 @@ func (s *Session) goroutines(out *Sample, now time.Time) {
 }
 
 // goroutinesOf converts a census (of user goroutines) to the sample's form.
-func goroutinesOf(c *goruntime.Census) *Goroutines {
-	g := &Goroutines{
+func goroutinesOf(c *model.Census) *model.Goroutines {
+	g := &model.Goroutines{
 		Total: c.Total, User: c.User, ByStatus: c.ByStatus, ByWaitReason: c.ByWaitReason,
-		TopCreationSites: make([]SiteCount, 0, len(c.BySite)),
+		TopCreationSites: make([]model.SiteCount, 0, len(c.BySite)),
 	}
 	for _, s := range c.BySite {
-		g.TopCreationSites = append(g.TopCreationSites, SiteCount{
+		g.TopCreationSites = append(g.TopCreationSites, model.SiteCount{
 			Function: s.Function, File: s.File, Line: s.Line, Count: s.Count, WaitReason: s.WaitReason,
 		})
 	}
@@ -81,43 +82,20 @@ type CensusConfig struct {
 type CensusResult struct {
 	Process process.Process
 	Binary  *goexe.Binary
-	Census  *goruntime.Census
+	Census  *model.Census
 }
 
 // GoroutineCensus counts the goroutines of a process from its memory only:
 // no probes, no BPF, nothing written to the target. Errors name what to do.
 func GoroutineCensus(cfg CensusConfig) (CensusResult, error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
-	var res CensusResult
-	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
-	var err error
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return res, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
+	o, err := openOneOff(cfg.PID, cfg.ProcRoot, cfg.Procs, cfg.Cache)
+	res := CensusResult{Process: o.proc, Binary: o.bin}
+	if err != nil {
 		return res, err
 	}
-	res.Process = s.proc
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return res, inspectError(cfg.PID, s.proc.Comm, err)
-	}
-	res.Binary = s.bin
-	if s.bias, err = s.loadBias(); err != nil {
-		return res, err
-	}
-	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
-	if err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
-	}
-	defer mem.Close()
-	rt, err := goruntime.New(s.bin, mem, s.bias)
-	if err != nil {
-		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
-	}
-	if res.Census, err = rt.Census(cfg.Options); err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
+	defer o.mem.Close()
+	if res.Census, err = o.rt.Census(cfg.Options); err != nil {
+		return res, memError(cfg.PID, o.proc.Comm, err)
 	}
 	return res, nil
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
 	"github.com/memsight/memsight/pkg/testutil"
@@ -48,7 +49,7 @@ func TestGoroutines(t *testing.T) {
 	if s.rt, err = goruntime.New(s.bin, mem, s.bias); err != nil {
 		t.Fatal(err)
 	}
-	out := &Sample{Unknown: map[string]string{}}
+	out := &model.Sample{Unknown: map[string]string{}}
 	s.goroutines(out, time.Now())
 	g := out.Goroutines
 	if g == nil {

@@ -8,31 +8,13 @@ import (
 	"sort"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 )
 
-// GoProcess is one Go process of the machine as `memsight ps` lists it.
-type GoProcess struct {
-	PID         int    `json:"pid"`
-	Comm        string `json:"comm"`
-	Exe         string `json:"exe"`
-	GoVersion   string `json:"go_version"`
-	MainModule  string `json:"main_module,omitempty"`
-	BuildMode   string `json:"build_mode,omitempty"`
-	Stripped    bool   `json:"stripped"`
-	PIE         bool   `json:"pie"`
-	CGO         bool   `json:"cgo"` // runtime/cgo linked in
-	DWARF       bool   `json:"dwarf"`
-	RSSBytes    uint64 `json:"rss_bytes"`
-	Attachable  bool   `json:"attachable"`
-	Reason      string `json:"reason"`
-	ContainerID string `json:"container_id"`
-	PodUID      string `json:"pod_uid"`
-}
-
 // InventoryResult is the outcome of one scan.
 type InventoryResult struct {
-	Processes []GoProcess
+	Processes []model.GoProcess
 	// Denied counts processes whose executable could not be opened for lack
 	// of privileges (they may or may not be Go processes).
 	Denied int
@@ -56,7 +38,7 @@ func Inventory(ctx context.Context, procs *process.Reader, cache *goexe.Cache, p
 			continue
 		}
 		b, err := cache.ForPID(p.PID, procRoot)
-		gp := GoProcess{
+		gp := model.GoProcess{
 			PID: p.PID, Comm: p.Comm, Exe: p.Exe, RSSBytes: p.RSS,
 			ContainerID: p.ContainerID, PodUID: p.PodUID,
 		}
@@ -82,7 +64,7 @@ func Inventory(ctx context.Context, procs *process.Reader, cache *goexe.Cache, p
 	return res, nil
 }
 
-func fillBinary(gp *GoProcess, b *goexe.Binary, err error) {
+func fillBinary(gp *model.GoProcess, b *goexe.Binary, err error) {
 	gp.GoVersion = b.GoVersion
 	gp.MainModule = b.MainModule
 	gp.BuildMode = b.BuildMode

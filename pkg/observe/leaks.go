@@ -10,6 +10,7 @@ import (
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/goruntime/leak"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
 )
@@ -38,18 +39,6 @@ type LeakSlots struct{ c chan struct{} }
 // NewLeakSlots lets n scans run at once.
 func NewLeakSlots(n int) *LeakSlots { return &LeakSlots{c: make(chan struct{}, max(n, 1))} }
 
-// GoroutineLeaks is the last goroutine-leak verdict of a process.
-type GoroutineLeaks struct {
-	// Time is when the scan finished.
-	Time time.Time `json:"time"`
-	// Leaked counts the leaked goroutines; BytesPinnedEstimate what only
-	// they keep alive (their stacks and what they alone reach).
-	Leaked              int         `json:"leaked"`
-	BytesPinnedEstimate uint64      `json:"bytes_pinned_estimate"`
-	Leaks               []leak.Leak `json:"leaks"`
-	Mark                leak.Stats  `json:"mark"`
-}
-
 // leakState runs a Session's scans in the background: one at a time, on
 // their own runtime reader, results picked up by the next sample.
 type leakState struct {
@@ -60,7 +49,7 @@ type leakState struct {
 	mu      sync.Mutex
 	running bool
 	started time.Time
-	last    *GoroutineLeaks
+	last    *model.GoroutineLeaks
 	lastErr error
 	marker  *leak.Marker // created on the first scan
 	off     error        // the verdict is impossible for this binary
@@ -79,7 +68,7 @@ func (st *leakState) close() {
 
 // leaks starts a scan when one is due and puts the last result on the
 // sample (Unknown["goroutine_leaks"] says why there is none).
-func (s *Session) leaks(out *Sample, now time.Time) {
+func (s *Session) leaks(out *model.Sample, now time.Time) {
 	st := s.leak
 	if st == nil {
 		return
@@ -134,7 +123,7 @@ func (s *Session) scanLeaks(st *leakState) {
 	}
 }
 
-func (s *Session) runLeakScan(st *leakState) (*leak.Report, error) {
+func (s *Session) runLeakScan(st *leakState) (*model.LeakReport, error) {
 	if st.marker == nil {
 		// Its own runtime reader: the samples' one is not safe for
 		// concurrent use.
@@ -153,8 +142,8 @@ func (s *Session) runLeakScan(st *leakState) (*leak.Report, error) {
 }
 
 // leaksOf summarizes a report for a sample.
-func leaksOf(rep *leak.Report, now time.Time) *GoroutineLeaks {
-	g := &GoroutineLeaks{Time: now, Leaks: rep.Leaks, Mark: rep.Mark}
+func leaksOf(rep *model.LeakReport, now time.Time) *model.GoroutineLeaks {
+	g := &model.GoroutineLeaks{Time: now, Leaks: rep.Leaks, Mark: rep.Mark}
 	for _, l := range rep.Leaks {
 		g.Leaked += l.Count
 		g.BytesPinnedEstimate += l.BytesPinnedEstimate
@@ -175,50 +164,27 @@ type LeakScanConfig struct {
 type LeakScanResult struct {
 	Process process.Process
 	Binary  *goexe.Binary
-	Report  *leak.Report
+	Report  *model.LeakReport
 }
 
 // ScanLeaks runs the goroutine-leak verdict on a process once, from its
 // memory only (two marks; see leak.Marker.Scan). Errors name what to do.
 func ScanLeaks(ctx context.Context, cfg LeakScanConfig) (LeakScanResult, error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
-	var res LeakScanResult
-	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
-	var err error
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return res, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
+	o, err := openOneOff(cfg.PID, cfg.ProcRoot, cfg.Procs, cfg.Cache)
+	res := LeakScanResult{Process: o.proc, Binary: o.bin}
+	if err != nil {
 		return res, err
 	}
-	res.Process = s.proc
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return res, inspectError(cfg.PID, s.proc.Comm, err)
-	}
-	res.Binary = s.bin
-	if s.bias, err = s.loadBias(); err != nil {
-		return res, err
-	}
-	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
+	defer o.mem.Close()
+	m, err := leak.New(o.bin, o.rt, o.mem, o.bias, cfg.Leak)
 	if err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
-	}
-	defer mem.Close()
-	rt, err := goruntime.New(s.bin, mem, s.bias)
-	if err != nil {
-		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
-	}
-	m, err := leak.New(s.bin, rt, mem, s.bias, cfg.Leak)
-	if err != nil {
-		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
+		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, o.proc.Comm, o.bin.GoVersion, err)
 	}
 	if res.Report, err = m.Scan(ctx); err != nil {
 		if errors.Is(err, leak.ErrTooLarge) {
-			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, s.proc.Comm, err)
+			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, o.proc.Comm, err)
 		}
-		return res, leakError(cfg.PID, s.proc.Comm, err)
+		return res, leakError(cfg.PID, o.proc.Comm, err)
 	}
 	return res, nil
 }

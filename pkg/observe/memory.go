@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
 )
 
@@ -13,7 +14,7 @@ import (
 // /proc. GC and Heap stay nil, and Unknown says why, when the runtime could
 // not be read; a value that alone is unknown is listed in Unknown and left
 // zero.
-func (s *Session) memory(out *Sample, m process.Memory) {
+func (s *Session) memory(out *model.Sample, m process.Memory) {
 	out.FDs.Open = m.FDs
 	if m.FDs < 0 {
 		out.Unknown["fds.open"] = "/proc/PID/fd is not readable"
@@ -24,7 +25,7 @@ func (s *Session) memory(out *Sample, m process.Memory) {
 		out.Unknown["heap"] = err.Error()
 		return
 	}
-	gc := &GC{
+	gc := &model.GC{
 		CyclesTotal:          st.Cycles.V,
 		STWPauseSecondsTotal: seconds(st.PauseTotalNs.V),
 		GCPercent:            st.GCPercent.V,
@@ -55,7 +56,7 @@ func (s *Session) memory(out *Sample, m process.Memory) {
 	s.pauses.update(st)
 	gc.PauseHistogram = s.pauses.snapshot()
 	out.GC = gc
-	h := &Heap{
+	h := &model.Heap{
 		InuseBytes:       st.HeapInUse.V,
 		LiveBytes:        st.HeapMarked.V,
 		MemoryLimitBytes: st.MemoryLimit.V,

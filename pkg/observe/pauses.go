@@ -4,27 +4,8 @@ import (
 	"slices"
 
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 )
-
-// PauseHistogram is the distribution of the process's per-cycle
-// stop-the-world pause totals (MemStats.PauseNs: the sweep termination and
-// mark termination pauses of one GC cycle) for the cycles that ended since
-// memsight attached, taken from the runtime's ring of the last 256 pauses at
-// every sample. It is cumulative, like a Prometheus histogram.
-type PauseHistogram struct {
-	// UpperBoundsSeconds are the buckets' upper bounds (inclusive),
-	// ascending; a last bucket, +Inf, is implicit. See PauseBuckets.
-	UpperBoundsSeconds []float64 `json:"upper_bounds_seconds"`
-	// CumulativeCounts[i] counts the pauses ≤ UpperBoundsSeconds[i].
-	CumulativeCounts []uint64 `json:"cumulative_counts"`
-	// Count counts the pauses (the +Inf bucket); SumSeconds is their sum.
-	Count      uint64  `json:"count"`
-	SumSeconds float64 `json:"sum_seconds"`
-	// Missed counts cycles whose pause the ring no longer held when sampled
-	// (more than 255 cycles between two samples): they are not in Count.
-	// Count + Missed is the cycles that ended since attach.
-	Missed uint64 `json:"missed"`
-}
 
 // PauseBuckets returns the upper bounds, in nanoseconds, of the pause
 // histogram: 10µs to 1s in a 1-2.5-5 series (16 bounds). Go's STW pauses are
@@ -86,8 +67,8 @@ func (h *pauseHist) update(st goruntime.GCState) {
 }
 
 // snapshot returns the histogram as a Sample carries it (a copy).
-func (h *pauseHist) snapshot() *PauseHistogram {
-	out := &PauseHistogram{
+func (h *pauseHist) snapshot() *model.PauseHistogram {
+	out := &model.PauseHistogram{
 		UpperBoundsSeconds: make([]float64, len(h.bounds)),
 		CumulativeCounts:   make([]uint64, len(h.bounds)),
 		Count:              h.count,

@@ -11,6 +11,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/testutil"
@@ -163,7 +164,7 @@ func TestPauseHistogram(t *testing.T) {
 
 // samplePauses takes a sample and returns its pause histogram, checking
 // that `memsight attach -o json` would show it.
-func samplePauses(t *testing.T, s *Session) *PauseHistogram {
+func samplePauses(t *testing.T, s *Session) *model.PauseHistogram {
 	t.Helper()
 	out, err := s.Sample()
 	if err != nil {

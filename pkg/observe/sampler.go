@@ -8,13 +8,14 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 )
 
 // Sample takes one sample of the process. It returns ErrExited once the
 // process is gone.
-func (s *Session) Sample() (*Sample, error) {
+func (s *Session) Sample() (*model.Sample, error) {
 	now := time.Now()
 	mono, err := goruntime.MonotonicNow()
 	if err != nil {
@@ -28,11 +29,11 @@ func (s *Session) Sample() (*Sample, error) {
 		}
 		return nil, fmt.Errorf("reading memory usage of pid %d: %w", pid, err)
 	}
-	out := &Sample{
+	out := &model.Sample{
 		Time: now, PID: pid, Comm: s.proc.Comm, GoVersion: s.bin.GoVersion,
 		RSSBytes: m.RSS,
-		RSS:      RSS{AnonBytes: m.RssAnon, FileBytes: m.RssFile, ShmemBytes: m.RssShmem, HWMBytes: m.VmHWM, Threads: m.Threads},
-		Findings: []Finding{},
+		RSS:      model.RSS{AnonBytes: m.RssAnon, FileBytes: m.RssFile, ShmemBytes: m.RssShmem, HWMBytes: m.VmHWM, Threads: m.Threads},
+		Findings: []model.Finding{},
 		Unknown:  map[string]string{},
 	}
 	c, traced := s.traced()
@@ -63,7 +64,7 @@ var finalizerRunners = []string{"runtime.runFinalizers", "runtime.runfinq"}
 // whose identity from sample to sample ages it (track). With the
 // per-object probes (traced), they also give registered_total, the totals
 // before Go 1.25 and the exact start of each call.
-func (s *Session) finalizers(out *Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
+func (s *Session) finalizers(out *model.Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
 	f := &out.Finalizers
 	if traced {
 		f.RegisteredTotal = u64(c.FinalizersRegistered)
@@ -92,7 +93,7 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, traced bool, mono in
 	}
 	g := fs.Goroutine
 	if g != nil {
-		gs := &GoroutineState{Goid: g.Goid.V, Status: g.StatusName, WaitReason: g.WaitReason.V}
+		gs := &model.GoroutineState{Goid: g.Goid.V, Status: g.StatusName, WaitReason: g.WaitReason.V}
 		if d, ok := g.Blocked(mono); ok && g.StatusName == "waiting" {
 			sec := d.Seconds()
 			gs.WaitSeconds = &sec
@@ -104,7 +105,7 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, traced bool, mono in
 		s.forget("fin")
 		return
 	}
-	r := &Running{Stack: []string{}}
+	r := &model.Running{Stack: []string{}}
 	if g != nil {
 		describeGoroutine(r, g, finalizerRunners)
 	}
@@ -141,7 +142,7 @@ func (s *Session) finalizers(out *Sample, c probe.Counters, traced bool, mono in
 
 // describeGoroutine fills the state, stack and function of a goroutine that
 // runs a finalizer or cleanup called from one of runners.
-func describeGoroutine(r *Running, g *goruntime.Goroutine, runners []string) {
+func describeGoroutine(r *model.Running, g *goruntime.Goroutine, runners []string) {
 	switch g.StatusName {
 	case "waiting":
 		r.State = "blocked"

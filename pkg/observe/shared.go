@@ -8,6 +8,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
@@ -132,7 +133,7 @@ func exitedOr(pid int, err error) error {
 }
 
 // Sample takes one sample of the process, as Session.Sample.
-func (ss *SharedSession) Sample() (*Sample, error) { return ss.s.Sample() }
+func (ss *SharedSession) Sample() (*model.Sample, error) { return ss.s.Sample() }
 
 // Binary is the inspected executable.
 func (ss *SharedSession) Binary() *goexe.Binary { return ss.s.bin }

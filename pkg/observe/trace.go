@@ -8,20 +8,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 )
-
-// Trace is what the opt-in per-object and per-GC probes (--trace-finalizers,
-// --trace-gc) report about themselves.
-type Trace struct {
-	// Enabled lists the attached probe points; Detached those the overhead
-	// governor removed, with why.
-	Enabled  []string          `json:"enabled"`
-	Detached map[string]string `json:"detached,omitempty"`
-	// OverheadRatio is the governor's estimate of the probes' cost over
-	// the last sample interval, in CPUs: hits × per-hit cost / wall time.
-	OverheadRatio float64 `json:"overhead_ratio"`
-}
 
 // tracePeriod is how often the trace governor looks at the probes' hits.
 const tracePeriod = 200 * time.Millisecond
@@ -102,41 +91,16 @@ func (t *traceState) govern(now time.Time) {
 		return
 	}
 	hits := probe.PointHits(c)
-	type cost struct {
-		name string
-		d    time.Duration
-	}
-	var costs []cost
-	var total, active time.Duration
-	for name, n := range hits {
-		var d uint64
-		if n > t.lastHits[name] {
-			d = n - t.lastHits[name]
-		}
-		cd := time.Duration(d) * t.att.HitCost(name)
-		total += cd
-		if _, gone := t.detached[name]; !gone && cd > 0 {
-			costs = append(costs, cost{name, cd})
-			active += cd
-		}
-	}
+	costs, total, active := periodCosts(hits, t.lastHits, t.detached, t.att.HitCost)
 	t.lastHits, t.lastAt, t.cost = hits, now, t.cost+total
 	ratio := float64(active) / float64(dt)
 	if ratio <= t.budget {
 		return
 	}
 	sort.Slice(costs, func(i, j int) bool { return costs[i].d > costs[j].d })
-	var names []string
-	for _, c := range costs {
-		if ratio <= t.budget {
-			break
-		}
-		why := overBudget(ratio, t.budget)
-		names = append(names, c.name)
-		t.detached[c.name] = why
+	names := shed(costs, ratio, t.budget, dt, t.detached, func(c pointCost, why string) {
 		t.warn("detaching trace probe", "point", c.name, "reason", why)
-		ratio -= float64(c.d) / float64(dt)
-	}
+	})
 	if err := t.att.Detach(names...); err != nil {
 		t.warn("detaching trace probes", "points", names, "error", err)
 	}
@@ -151,14 +115,14 @@ func (t *traceState) live(name string) bool {
 }
 
 // snapshot fills a sample's Trace section.
-func (t *traceState) snapshot() *Trace {
+func (t *traceState) snapshot() *model.Trace {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.lastAt.After(t.sampleAt) {
 		t.ratio = float64(t.cost-t.sampleCost) / float64(t.lastAt.Sub(t.sampleAt))
 		t.sampleAt, t.sampleCost = t.lastAt, t.cost
 	}
-	out := &Trace{Enabled: []string{}, OverheadRatio: t.ratio}
+	out := &model.Trace{Enabled: []string{}, OverheadRatio: t.ratio}
 	seen := map[string]bool{}
 	for _, p := range t.att.Points() {
 		name := p

@@ -3,6 +3,8 @@ package probe
 import (
 	"fmt"
 	"time"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // TrapCost is the CPU time a uprobe hit costs the probed thread besides the
@@ -33,12 +35,12 @@ const (
 // AllocProgramStats reports how often the allocation probes' program ran and
 // for how long, over all processes (zero while the kernel's BPF statistics
 // are off; AttachAlloc turns them on when it may).
-func (p *Probes) AllocProgramStats() (ProgramStats, error) {
+func (p *Probes) AllocProgramStats() (model.ProgramStats, error) {
 	st, err := p.objs.AllocProbe.Stats()
 	if err != nil {
-		return ProgramStats{}, fmt.Errorf("reading statistics of program alloc_probe: %w", err)
+		return model.ProgramStats{}, fmt.Errorf("reading statistics of program alloc_probe: %w", err)
 	}
-	return ProgramStats{Runs: st.RunCount, RunTime: st.Runtime}, nil
+	return model.ProgramStats{Runs: st.RunCount, RunTime: st.Runtime}, nil
 }
 
 // enableAllocStats turns on the BPF run-time statistics, if it can (they

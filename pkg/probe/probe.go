@@ -14,6 +14,8 @@ import (
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/ringbuf"
 	"golang.org/x/sys/unix"
+
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // ErrPermission means the kernel refused to load or attach BPF: memsight needs
@@ -193,24 +195,17 @@ func (p *Probes) Close() error {
 	return p.closeErr
 }
 
-// ProgramStats is how often a BPF program ran and for how long, since New
-// (only with Config.Stats).
-type ProgramStats struct {
-	Runs    uint64
-	RunTime time.Duration
-}
-
 // ProgramStats reports per-program statistics, keyed by program name
 // (queuefinalizer, finalizer_start, ...). Without Config.Stats, RunTime and
 // Runs stay 0.
-func (p *Probes) ProgramStats() (map[string]ProgramStats, error) {
-	out := make(map[string]ProgramStats)
+func (p *Probes) ProgramStats() (map[string]model.ProgramStats, error) {
+	out := make(map[string]model.ProgramStats)
 	for name, prog := range p.programs() {
 		st, err := prog.Stats()
 		if err != nil {
 			return nil, fmt.Errorf("reading statistics of program %s: %w", name, err)
 		}
-		out[name] = ProgramStats{Runs: st.RunCount, RunTime: st.Runtime}
+		out[name] = model.ProgramStats{Runs: st.RunCount, RunTime: st.Runtime}
 	}
 	return out, nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/heapprof"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // GoroutineProfile is a goroutine profile read from a process.
@@ -19,7 +20,7 @@ type GoroutineProfile struct {
 	// sample per distinct stack, the user goroutines only.
 	Profile *profile.Profile
 	// Census is the census it was made from (Stacks filled).
-	Census *goruntime.Census
+	Census *model.Census
 	// ReadBytes is what was read from the target.
 	ReadBytes int64
 }
@@ -93,7 +94,7 @@ func newGoroutineBuilder(b *goexe.Binary, bias uint64, maps []mapping) *goroutin
 // add adds one group: each run of frames sharing a pc (a physical frame
 // and the calls inlined into it) is one Location, as runtime/pprof makes
 // them; runtime.goexit is left out, as runtime/pprof does.
-func (gb *goroutineBuilder) add(g goruntime.StackGroup) {
+func (gb *goroutineBuilder) add(g model.StackGroup) {
 	s := &profile.Sample{Value: []int64{int64(g.Count)}}
 	fr := g.Frames
 	for i := 0; i < len(fr); {
@@ -119,7 +120,7 @@ func (gb *goroutineBuilder) add(g goruntime.StackGroup) {
 // are the symbol names (as runtime/pprof writes them), looked up again in
 // the executable (the census keeps the printed form); its address is the
 // call instruction's (the return address minus one).
-func (gb *goroutineBuilder) location(run []goruntime.CensusFrame) *profile.Location {
+func (gb *goroutineBuilder) location(run []model.CensusFrame) *profile.Location {
 	pc := run[0].PC
 	key := strconv.FormatUint(pc, 16)
 	if l, ok := gb.locs[key]; ok {

@@ -8,13 +8,12 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Source is what the API reads at every request (*agent.Agent).
 type Source interface {
-	Snapshot() agent.Snapshot
+	Snapshot() model.Snapshot
 }
 
 // Config configures the API.
@@ -35,10 +34,10 @@ type ProcessList struct {
 	Processes []ProcessView `json:"processes"`
 }
 
-// ProcessView is one Go process of the list: agent.Process and a summary
+// ProcessView is one Go process of the list: model.Process and a summary
 // of its latest sample (null and empty when not watched or not sampled yet).
 type ProcessView struct {
-	agent.Process
+	model.Process
 	SampledAt *time.Time `json:"sampled_at"`
 	RSSBytes  *uint64    `json:"rss_bytes"`
 	Findings  []string   `json:"findings"` // kinds of the active findings
@@ -60,7 +59,7 @@ type FindingEntry struct {
 	Pod         string `json:"pod"`
 	Namespace   string `json:"namespace"`
 	Container   string `json:"container"`
-	observe.Finding
+	model.Finding
 	// EvidenceURL is the path of the finding's evidence on the agent
 	// (GET it for the sample, census and profile links); it is captured a
 	// moment after the finding fires.
@@ -129,7 +128,7 @@ func (s *server) process(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case p.Sample != nil:
 			s.write(w, http.StatusOK, p.Sample)
-		case p.State == agent.StateWatching:
+		case p.State == model.StateWatching:
 			s.error(w, http.StatusNotFound, fmt.Sprintf("pid %d: no sample yet", pid))
 		default:
 			s.error(w, http.StatusNotFound, fmt.Sprintf("pid %d is not watched (%s): %s", pid, p.State, p.Reason))
@@ -153,11 +152,11 @@ func (s *server) findings(w http.ResponseWriter, _ *http.Request) {
 }
 
 // evidenceURL links an active finding to its evidence ("" without Profiles).
-func (s *server) evidenceURL(pid int, f observe.Finding) string {
+func (s *server) evidenceURL(pid int, f model.Finding) string {
 	if s.prof == nil {
 		return ""
 	}
-	return EvidenceURL(agent.EvidenceID(pid, f.Kind, f.Since))
+	return EvidenceURL(model.EvidenceID(pid, f.Kind, f.Since))
 }
 
 func (s *server) readyz(w http.ResponseWriter, _ *http.Request) {

@@ -9,15 +9,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
-type fakeSource struct{ snap agent.Snapshot }
+type fakeSource struct{ snap model.Snapshot }
 
-func (f *fakeSource) Snapshot() agent.Snapshot { return f.snap }
+func (f *fakeSource) Snapshot() model.Snapshot { return f.snap }
 
-func serve(t *testing.T, snap agent.Snapshot) *httptest.Server {
+func serve(t *testing.T, snap model.Snapshot) *httptest.Server {
 	t.Helper()
 	h, err := New(Config{Source: &fakeSource{snap: snap}})
 	if err != nil {
@@ -40,20 +39,20 @@ func fetch(t *testing.T, method, url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-func fixture() agent.Snapshot {
+func fixture() model.Snapshot {
 	at := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	s := &observe.Sample{
+	s := &model.Sample{
 		Time: at, PID: 100, GoVersion: "go1.26.8", RSSBytes: 1234,
-		Findings: []observe.Finding{{Kind: "finalizer_stall", Severity: "warning", Since: at, Summary: "stuck"}},
+		Findings: []model.Finding{{Kind: "finalizer_stall", Severity: "warning", Since: at, Summary: "stuck"}},
 	}
-	return agent.Snapshot{
+	return model.Snapshot{
 		Time: at,
-		Processes: []agent.Process{
-			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", PodUID: "pod-1", Pod: "web", Namespace: "shop", Container: "app", State: agent.StateWatching, Since: at, Sample: s},
-			{PID: 200, Comm: "new", State: agent.StateWatching, Since: at},
-			{PID: 300, Comm: "old", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "go1.19 is too old"},
+		Processes: []model.Process{
+			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", PodUID: "pod-1", Pod: "web", Namespace: "shop", Container: "app", State: model.StateWatching, Since: at, Sample: s},
+			{PID: 200, Comm: "new", State: model.StateWatching, Since: at},
+			{PID: 300, Comm: "old", GoVersion: "go1.19", State: model.StateUnsupported, Reason: "go1.19 is too old"},
 		},
-		Stats: agent.Stats{Ready: true},
+		Stats: model.Stats{Ready: true},
 	}
 }
 
@@ -88,7 +87,7 @@ func TestAgentAPIProcesses(t *testing.T) {
 func TestAgentAPIProcess(t *testing.T) {
 	srv := serve(t, fixture())
 	code, body := fetch(t, "GET", srv.URL+"/api/v1/processes/100")
-	var s observe.Sample
+	var s model.Sample
 	if code != 200 || json.Unmarshal([]byte(body), &s) != nil || s.PID != 100 || s.RSSBytes != 1234 {
 		t.Errorf("pid 100: %d %s", code, body)
 	}

@@ -13,6 +13,7 @@
 //	GET /readyz                  200 once the initial scan is inspected, 503 before
 //
 // Errors are JSON objects {"error": "..."} with a 4xx or 5xx status. api
-// reads agent.Snapshot, asks the agent for profiles and evidence
-// (Profiles), and writes nothing; it reads no memory itself.
+// reads a model.Snapshot, asks the agent for profiles and evidence
+// (Profiles), and writes nothing; it reads no memory itself, and links
+// nothing that can (it knows the agent only through pkg/model).
 package api

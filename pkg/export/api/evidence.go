@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // EvidenceView is the body of GET /api/v1/evidence/{id}: the bundle, with
 // a link to each profile.
 type EvidenceView struct {
-	*agent.Evidence
+	*model.Evidence
 	// Links are the bundle's profiles, by snapshot ("fired", "resolved")
 	// and name: gzipped pprof, for go tool pprof.
 	Links map[string]map[string]string `json:"links"`
@@ -55,7 +55,7 @@ func (s *server) evidence(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := EvidenceView{Evidence: ev, Links: map[string]map[string]string{}}
-	for when, snap := range map[string]*agent.EvidenceSnapshot{"fired": ev.Fired, "resolved": ev.Resolved} {
+	for when, snap := range map[string]*model.EvidenceSnapshot{"fired": ev.Fired, "resolved": ev.Resolved} {
 		if snap == nil {
 			continue
 		}
@@ -76,7 +76,7 @@ func (s *server) evidenceProfile(w http.ResponseWriter, r *http.Request) {
 		s.error(w, http.StatusNotFound, fmt.Sprintf("no evidence %q", id))
 		return
 	}
-	var snap *agent.EvidenceSnapshot
+	var snap *model.EvidenceSnapshot
 	switch when {
 	case "fired":
 		snap = ev.Fired

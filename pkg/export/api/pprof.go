@@ -7,22 +7,22 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Profiles reads profiles and keeps evidence (*agent.Agent).
 type Profiles interface {
-	Profile(ctx context.Context, pid int, kind string, wait bool) (*agent.Profile, error)
-	Evidence(id string) (*agent.Evidence, bool)
-	EvidenceList() []*agent.Evidence
+	Profile(ctx context.Context, pid int, kind string, wait bool) (*model.Profile, error)
+	Evidence(id string) (*model.Evidence, bool)
+	EvidenceList() []*model.Evidence
 }
 
 // pprofKinds maps the path's profile name to the agent's kind. "allocs"
 // is the heap profile with alloc_space as its default sample type, as
 // net/http/pprof serves /debug/pprof/allocs.
 var pprofKinds = map[string]string{
-	"heap": agent.ProfileHeap, "allocs": agent.ProfileHeap,
-	"goroutine": agent.ProfileGoroutine, "alloc": agent.ProfileAlloc,
+	"heap": model.ProfileHeap, "allocs": model.ProfileHeap,
+	"goroutine": model.ProfileGoroutine, "alloc": model.ProfileAlloc,
 }
 
 // pprof serves GET /api/v1/processes/{pid}/pprof/{kind}: a gzipped pprof
@@ -59,11 +59,11 @@ func (s *server) pprof(w http.ResponseWriter, r *http.Request) {
 // profile or over the read budget, 429 too many at once.
 func (s *server) profileError(w http.ResponseWriter, err error) {
 	switch {
-	case errors.Is(err, agent.ErrNotWatched):
+	case errors.Is(err, model.ErrNotWatched):
 		s.error(w, http.StatusNotFound, err.Error())
-	case errors.Is(err, agent.ErrNoProfile), errors.Is(err, agent.ErrReadBudget):
+	case errors.Is(err, model.ErrNoProfile), errors.Is(err, model.ErrReadBudget):
 		s.error(w, http.StatusUnprocessableEntity, err.Error())
-	case errors.Is(err, agent.ErrProfileBusy):
+	case errors.Is(err, model.ErrProfileBusy):
 		w.Header().Set("Retry-After", "1")
 		s.error(w, http.StatusTooManyRequests, err.Error())
 	default:

@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // TargetGroup is one entry of Prometheus's HTTP service discovery format
@@ -35,12 +35,12 @@ func (s *server) targets(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []TargetGroup{}
 	for _, p := range s.src.Snapshot().Processes {
-		if p.State != agent.StateWatching {
+		if p.State != model.StateWatching {
 			continue
 		}
 		l := map[string]string{
 			ProfilePathPrefixLabel: fmt.Sprintf("/api/v1/processes/%d/pprof", p.PID),
-			"service_name":         agent.ServiceName(p),
+			"service_name":         model.ServiceName(p),
 			"pid":                  strconv.Itoa(p.PID),
 			"comm":                 p.Comm,
 			"go_version":           p.GoVersion,

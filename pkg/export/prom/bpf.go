@@ -3,12 +3,11 @@ package prom
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // pauseHistogram is a process's GC pause histogram as a const histogram.
-func pauseHistogram(desc *prometheus.Desc, h *observe.PauseHistogram, labels []string) prometheus.Metric {
+func pauseHistogram(desc *prometheus.Desc, h *model.PauseHistogram, labels []string) prometheus.Metric {
 	n := min(len(h.UpperBoundsSeconds), len(h.CumulativeCounts))
 	buckets := make(map[float64]uint64, n)
 	for i := range n {
@@ -19,7 +18,7 @@ func pauseHistogram(desc *prometheus.Desc, h *observe.PauseHistogram, labels []s
 
 // programs emits the run count and run time of each BPF program (none
 // while the kernel's BPF statistics are off).
-func (c *collector) programs(ch chan<- prometheus.Metric, ps map[string]agent.ProgramStats) {
+func (c *collector) programs(ch chan<- prometheus.Metric, ps map[string]model.ProgramStats) {
 	for _, name := range union(nil, ps) {
 		s := ps[name]
 		ch <- prometheus.MustNewConstMetric(c.d.programRuns, prometheus.CounterValue, float64(s.Runs), name)

@@ -7,16 +7,15 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // withPausesAndPrograms is the fixture with a pause histogram for pid 100,
 // BPF program statistics and exec events.
-func withPausesAndPrograms() agent.Snapshot {
+func withPausesAndPrograms() model.Snapshot {
 	snap := fixture()
 	gc := *snap.Processes[0].Sample.GC
-	gc.PauseHistogram = &observe.PauseHistogram{
+	gc.PauseHistogram = &model.PauseHistogram{
 		UpperBoundsSeconds: []float64{1e-5, 1e-4, 1e-3},
 		CumulativeCounts:   []uint64{1, 4, 4},
 		Count:              5, SumSeconds: 0.0125, Missed: 2,
@@ -25,7 +24,7 @@ func withPausesAndPrograms() agent.Snapshot {
 	s.GC = &gc
 	snap.Processes[0].Sample = &s
 	snap.Stats.ExecEvents = true
-	snap.Stats.Programs = map[string]agent.ProgramStats{
+	snap.Stats.Programs = map[string]model.ProgramStats{
 		"queuefinalizer": {Runs: 30, RunTime: 1500 * time.Nanosecond},
 		"process_exec":   {Runs: 0},
 	}

@@ -7,9 +7,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/detect"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // collector builds every memsight metric from one Snapshot per scrape.
@@ -30,14 +28,14 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	snap := c.src.Snapshot()
 	for _, p := range snap.Processes {
-		if p.State == agent.StateWatching && p.Sample != nil {
+		if p.State == model.StateWatching && p.Sample != nil {
 			c.process(ch, p, p.Sample)
 		}
 	}
 	c.self(ch, snap.Stats)
 }
 
-func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *observe.Sample) {
+func (c *collector) process(ch chan<- prometheus.Metric, p model.Process, s *model.Sample) {
 	lv := []string{strconv.Itoa(p.PID), p.Comm, or(p.Container, p.ContainerID), or(p.Pod, p.PodUID), p.Namespace}
 	d := c.d
 	gauge := func(desc *prometheus.Desc, v float64, extra ...string) {
@@ -97,7 +95,7 @@ func (c *collector) process(ch chan<- prometheus.Metric, p agent.Process, s *obs
 // findings emits memsight_finding_active and memsight_finding_severity for
 // every known kind (0 while inactive, so that alerts see a 0 before a 1),
 // and for any other kind while it is active.
-func (c *collector) findings(gauge func(*prometheus.Desc, float64, ...string), fs []observe.Finding) {
+func (c *collector) findings(gauge func(*prometheus.Desc, float64, ...string), fs []model.Finding) {
 	sev := make(map[string]float64, len(fs))
 	for _, f := range fs {
 		sev[f.Kind] = max(sev[f.Kind], severityValue(f.Severity))
@@ -123,14 +121,14 @@ func (c *collector) findings(gauge func(*prometheus.Desc, float64, ...string), f
 // severityValue is memsight_finding_severity's value of an active finding:
 // 2 critical, 1 warning (or anything else: active is at least a warning).
 func severityValue(s string) float64 {
-	if s == detect.SeverityCritical {
+	if s == model.SeverityCritical {
 		return 2
 	}
 	return 1
 }
 
 // buildLabels are memsight_process_info's values after the process labels.
-func buildLabels(p agent.Process) []string {
+func buildLabels(p model.Process) []string {
 	if p.Build == nil {
 		return []string{p.GoVersion, "", "", ""}
 	}
@@ -138,7 +136,7 @@ func buildLabels(p agent.Process) []string {
 	return []string{p.GoVersion, strconv.FormatBool(b.PIE), strconv.FormatBool(b.Stripped), strconv.FormatBool(b.Cgo)}
 }
 
-func (c *collector) self(ch chan<- prometheus.Metric, st agent.Stats) {
+func (c *collector) self(ch chan<- prometheus.Metric, st model.Stats) {
 	d := c.d
 	ch <- prometheus.MustNewConstMetric(d.build, prometheus.GaugeValue, 1, c.build.Version, c.build.Revision, c.build.GoVersion)
 	ch <- prometheus.MustNewConstMetric(d.watched, prometheus.GaugeValue, float64(st.Watched))

@@ -6,5 +6,6 @@
 // rather than a zero. docs/metrics.md lists the metrics and their
 // cardinality.
 //
-// prom does not sample anything: it reads agent.Snapshot, and serves it.
+// prom does not sample anything: it reads a model.Snapshot (from the
+// agent), and serves it.
 package prom

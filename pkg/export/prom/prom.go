@@ -10,12 +10,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Source is what the exporter reads at every scrape (*agent.Agent).
 type Source interface {
-	Snapshot() agent.Snapshot
+	Snapshot() model.Snapshot
 }
 
 // Config configures the exporter.
@@ -57,8 +57,8 @@ func New(cfg Config) (*Exporter, error) {
 	}
 	if cfg.AttachErrorReasons == nil {
 		cfg.AttachErrorReasons = []string{
-			agent.ReasonPermission, agent.ReasonUnsupported,
-			agent.ReasonProbe, agent.ReasonRuntime, agent.ReasonPanic,
+			model.ReasonPermission, model.ReasonUnsupported,
+			model.ReasonProbe, model.ReasonRuntime, model.ReasonPanic,
 		}
 	}
 	reg := prometheus.NewRegistry()

@@ -1,10 +1,12 @@
 package prom
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -12,17 +14,16 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // fakeSource serves a fixed snapshot, which tests may change.
 type fakeSource struct {
 	mu   sync.Mutex
-	snap agent.Snapshot
+	snap model.Snapshot
 }
 
-func (f *fakeSource) Snapshot() agent.Snapshot {
+func (f *fakeSource) Snapshot() model.Snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.snap
@@ -32,29 +33,29 @@ func i64(v int64) *int64 { return &v }
 
 func u64(v uint64) *uint64 { return &v }
 
-func fixture() agent.Snapshot {
-	full := &observe.Sample{
+func fixture() model.Snapshot {
+	full := &model.Sample{
 		PID: 100, RSSBytes: 50 << 20,
-		Finalizers: observe.Finalizers{QueuedTotal: u64(30), ExecutedTotal: u64(20), QueueLength: i64(10),
-			Running: &observe.Running{Function: "main.f", Seconds: 4.5}},
-		Cleanups:   observe.Cleanups{QueueLength: i64(2)},
-		GC:         &observe.GC{CyclesTotal: 7},
-		Heap:       &observe.Heap{InuseBytes: 8 << 20, LiveBytes: 5 << 20, GoalBytes: 10 << 20, MemoryLimitBytes: math.MaxInt64},
-		FDs:        observe.FDs{Open: 12},
-		Goroutines: &observe.Goroutines{Total: 12, User: 9},
-		Findings:   []observe.Finding{{Kind: "finalizer_stall", Severity: "critical"}, {Kind: "new_kind", Severity: "warning"}},
+		Finalizers: model.Finalizers{QueuedTotal: u64(30), ExecutedTotal: u64(20), QueueLength: i64(10),
+			Running: &model.Running{Function: "main.f", Seconds: 4.5}},
+		Cleanups:   model.Cleanups{QueueLength: i64(2)},
+		GC:         &model.GC{CyclesTotal: 7},
+		Heap:       &model.Heap{InuseBytes: 8 << 20, LiveBytes: 5 << 20, GoalBytes: 10 << 20, MemoryLimitBytes: math.MaxInt64},
+		FDs:        model.FDs{Open: 12},
+		Goroutines: &model.Goroutines{Total: 12, User: 9},
+		Findings:   []model.Finding{{Kind: "finalizer_stall", Severity: "critical"}, {Kind: "new_kind", Severity: "warning"}},
 	}
-	bare := &observe.Sample{PID: 200, RSSBytes: 1 << 20, FDs: observe.FDs{Open: -1}}
-	return agent.Snapshot{
+	bare := &model.Sample{PID: 200, RSSBytes: 1 << 20, FDs: model.FDs{Open: -1}}
+	return model.Snapshot{
 		Time: time.Unix(0, 0),
-		Processes: []agent.Process{
-			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", Build: &agent.Build{PIE: true, Cgo: true}, ContainerID: "c0ffee", PodUID: "pod-1",
-				State: agent.StateWatching, Sample: full},
-			{PID: 200, Comm: "old", GoVersion: "go1.24.1", State: agent.StateWatching, Sample: bare},
-			{PID: 300, Comm: "nosample", GoVersion: "go1.26.8", State: agent.StateWatching},
-			{PID: 400, Comm: "bad", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "too old"},
+		Processes: []model.Process{
+			{PID: 100, Comm: "svc", GoVersion: "go1.26.8", Build: &model.Build{PIE: true, Cgo: true}, ContainerID: "c0ffee", PodUID: "pod-1",
+				State: model.StateWatching, Sample: full},
+			{PID: 200, Comm: "old", GoVersion: "go1.24.1", State: model.StateWatching, Sample: bare},
+			{PID: 300, Comm: "nosample", GoVersion: "go1.26.8", State: model.StateWatching},
+			{PID: 400, Comm: "bad", GoVersion: "go1.19", State: model.StateUnsupported, Reason: "too old"},
 		},
-		Stats: agent.Stats{
+		Stats: model.Stats{
 			Watched: 3, Binaries: 2, AttachErrors: map[string]uint64{"unsupported": 1, "other": 2},
 			Skipped: map[string]int{"max_processes": 4, "min_process_age": 0, "excluded": 1}, Ready: true,
 		},
@@ -75,63 +76,16 @@ func newExporter(t *testing.T, src Source) *Exporter {
 func TestAgentMetrics(t *testing.T) {
 	src := &fakeSource{snap: fixture()}
 	e := newExporter(t, src)
-	const labels100 = `comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"`
-	const labels200 = `comm="old",container="",namespace="",pid="200",pod=""`
-	want := `
-# HELP memsight_finalizer_queue_length Finalizers queued and not yet run, as the runtime counts them (Go 1.25+; absent when unknown).
-# TYPE memsight_finalizer_queue_length gauge
-memsight_finalizer_queue_length{` + labels100 + `} 10
-# HELP memsight_finalizer_running_seconds How long the finalizer running now has been running (a lower bound when it started before memsight watched); 0 when none runs.
-# TYPE memsight_finalizer_running_seconds gauge
-memsight_finalizer_running_seconds{` + labels100 + `} 4.5
-memsight_finalizer_running_seconds{` + labels200 + `} 0
-# HELP memsight_finding_active 1 while a finding of this kind is active for the process, else 0.
-# TYPE memsight_finding_active gauge
-memsight_finding_active{comm="old",container="",kind="cleanup_stall",namespace="",pid="200",pod=""} 0
-memsight_finding_active{comm="old",container="",kind="finalizer_stall",namespace="",pid="200",pod=""} 0
-memsight_finding_active{comm="svc",container="c0ffee",kind="cleanup_stall",namespace="",pid="100",pod="pod-1"} 0
-memsight_finding_active{comm="svc",container="c0ffee",kind="finalizer_stall",namespace="",pid="100",pod="pod-1"} 1
-memsight_finding_active{comm="svc",container="c0ffee",kind="new_kind",namespace="",pid="100",pod="pod-1"} 1
-# HELP memsight_finding_severity Severity of the active finding of this kind: 1 warning, 2 critical; 0 while none is active. A finding can escalate (a stall running 30 times --stall-threshold, RSS doubling within the hour).
-# TYPE memsight_finding_severity gauge
-memsight_finding_severity{comm="old",container="",kind="cleanup_stall",namespace="",pid="200",pod=""} 0
-memsight_finding_severity{comm="old",container="",kind="finalizer_stall",namespace="",pid="200",pod=""} 0
-memsight_finding_severity{comm="svc",container="c0ffee",kind="cleanup_stall",namespace="",pid="100",pod="pod-1"} 0
-memsight_finding_severity{comm="svc",container="c0ffee",kind="finalizer_stall",namespace="",pid="100",pod="pod-1"} 2
-memsight_finding_severity{comm="svc",container="c0ffee",kind="new_kind",namespace="",pid="100",pod="pod-1"} 1
-# HELP memsight_process_info 1 for every watched Go process, with how its executable was built: go_version (the toolchain, e.g. go1.26.8), pie, stripped (no symbol table) and cgo (runtime/cgo linked in) as true or false, empty when unknown. Join it on pid to break other series down by these.
-# TYPE memsight_process_info gauge
-memsight_process_info{cgo="",comm="old",container="",go_version="go1.24.1",namespace="",pid="200",pie="",pod="",stripped=""} 1
-memsight_process_info{cgo="true",comm="svc",container="c0ffee",go_version="go1.26.8",namespace="",pid="100",pie="true",pod="pod-1",stripped="false"} 1
-# HELP memsight_process_open_fds Open file descriptors of the process, the entries of /proc/PID/fd (absent when unreadable).
-# TYPE memsight_process_open_fds gauge
-memsight_process_open_fds{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 12
-# HELP memsight_go_heap_live_bytes Heap bytes marked live by the last GC cycle, as /gc/heap/live:bytes (absent when unknown).
-# TYPE memsight_go_heap_live_bytes gauge
-memsight_go_heap_live_bytes{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 5.24288e+06
-# HELP memsight_go_heap_goal_bytes Heap size the next GC cycle is to start at, as /gc/heap/goal:bytes (absent when unknown).
-# TYPE memsight_go_heap_goal_bytes gauge
-memsight_go_heap_goal_bytes{comm="svc",container="c0ffee",namespace="",pid="100",pod="pod-1"} 1.048576e+07
-# HELP memsight_go_heap_inuse_bytes Bytes in in-use heap spans, as runtime.MemStats.HeapInuse (absent when unknown).
-# TYPE memsight_go_heap_inuse_bytes gauge
-memsight_go_heap_inuse_bytes{` + labels100 + `} 8.388608e+06
-# HELP memsight_goroutines Goroutines of the process, as runtime.NumGoroutine (absent when unknown).
-# TYPE memsight_goroutines gauge
-memsight_goroutines{` + labels100 + `} 9
-# HELP memsight_agent_attach_errors_total Failed attaches to Go processes, by reason: permission, unsupported, probe, runtime, panic.
-# TYPE memsight_agent_attach_errors_total counter
-memsight_agent_attach_errors_total{reason="other"} 2
-memsight_agent_attach_errors_total{reason="panic"} 0
-memsight_agent_attach_errors_total{reason="permission"} 0
-memsight_agent_attach_errors_total{reason="probe"} 0
-memsight_agent_attach_errors_total{reason="runtime"} 0
-memsight_agent_attach_errors_total{reason="unsupported"} 1
-`
+	// testdata/agent_metrics.prom is the scrape expected of these families.
+	want, err := os.ReadFile("testdata/agent_metrics.prom")
+	if err != nil {
+		t.Fatal(err)
+	}
 	names := []string{"memsight_finalizer_queue_length", "memsight_finalizer_running_seconds", "memsight_finding_active",
 		"memsight_finding_severity", "memsight_process_info", "memsight_process_open_fds", "memsight_go_heap_live_bytes",
 		"memsight_go_heap_goal_bytes", "memsight_go_memory_limit_bytes",
 		"memsight_go_heap_inuse_bytes", "memsight_goroutines", "memsight_agent_attach_errors_total"}
-	if err := testutil.GatherAndCompare(e.Registry(), strings.NewReader(want), names...); err != nil {
+	if err := testutil.GatherAndCompare(e.Registry(), bytes.NewReader(want), names...); err != nil {
 		t.Error(err)
 	}
 	// 2 sampled processes: rss and running for both; queued and executed

@@ -11,6 +11,6 @@
 // Pushes wait in a bounded queue (the oldest is dropped beyond) and are
 // retried with exponential backoff on network errors, 429 and 5xx; basic
 // auth, a bearer token and a tenant (X-Scope-OrgID) are set per request.
-// It reads no memory itself: the agent reads each profile (agent.Profile,
-// within its read budget and concurrency limit).
+// It reads no memory itself: the agent reads each profile (a
+// model.Profile, within its read budget and concurrency limit).
 package pyroscope

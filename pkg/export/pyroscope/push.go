@@ -15,13 +15,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Source is what the pusher reads (*agent.Agent).
 type Source interface {
-	Snapshot() agent.Snapshot
-	Profile(ctx context.Context, pid int, kind string, wait bool) (*agent.Profile, error)
+	Snapshot() model.Snapshot
+	Profile(ctx context.Context, pid int, kind string, wait bool) (*model.Profile, error)
 }
 
 // DefaultInterval is the default push interval.
@@ -71,7 +71,7 @@ func (c Config) withDefaults() Config {
 		c.QueueSize = 256
 	}
 	if len(c.Kinds) == 0 {
-		c.Kinds = []string{agent.ProfileHeap, agent.ProfileGoroutine}
+		c.Kinds = []string{model.ProfileHeap, model.ProfileGoroutine}
 	}
 	return c
 }
@@ -119,7 +119,7 @@ func New(cfg Config, opt Options) (*Pusher, error) {
 	u.Path = strings.TrimSuffix(u.Path, "/") + "/ingest"
 	u.RawQuery = ""
 	for _, k := range cfg.Kinds {
-		if k != agent.ProfileHeap && k != agent.ProfileGoroutine {
+		if k != model.ProfileHeap && k != model.ProfileGoroutine {
 			return nil, fmt.Errorf("pyroscope: profile %q cannot be pushed (heap, goroutine)", k)
 		}
 	}
@@ -161,7 +161,7 @@ func (p *Pusher) Collect(ctx context.Context) {
 	snap := p.opt.Source.Snapshot()
 	live := map[int]time.Time{}
 	for _, proc := range snap.Processes {
-		if proc.State != agent.StateWatching {
+		if proc.State != model.StateWatching {
 			continue
 		}
 		live[proc.PID] = proc.Since
@@ -175,10 +175,10 @@ func (p *Pusher) Collect(ctx context.Context) {
 	p.deltas.forget(live)
 }
 
-func (p *Pusher) collect(ctx context.Context, proc agent.Process, kind string) {
+func (p *Pusher) collect(ctx context.Context, proc model.Process, kind string) {
 	pr, err := p.opt.Source.Profile(ctx, proc.PID, kind, true)
 	switch {
-	case errors.Is(err, agent.ErrNoProfile), errors.Is(err, agent.ErrNotWatched):
+	case errors.Is(err, model.ErrNoProfile), errors.Is(err, model.ErrNotWatched):
 		p.m.skipped.WithLabelValues(kind).Inc()
 		p.log.Debug("no profile to push", "pid", proc.PID, "kind", kind, "reason", err)
 		return
@@ -187,7 +187,7 @@ func (p *Pusher) collect(ctx context.Context, proc agent.Process, kind string) {
 		p.log.Warn("reading a profile to push", "pid", proc.PID, "kind", kind, "error", err)
 		return
 	}
-	if kind == agent.ProfileHeap {
+	if kind == model.ProfileHeap {
 		p.deltas.apply(proc.PID, proc.Since, pr.Profile)
 	}
 	var b bytes.Buffer
@@ -235,11 +235,11 @@ func (p *Pusher) pop() (push, bool) {
 }
 
 // AppName is the ingest API's name parameter of a process's profiles:
-// its service name (agent.ServiceName) and the labels pod, namespace,
+// its service name (model.ServiceName) and the labels pod, namespace,
 // container, node and pid, each left out when unknown.
-func AppName(proc agent.Process, node string) string {
+func AppName(proc model.Process, node string) string {
 	var b strings.Builder
-	b.WriteString(serviceName(agent.ServiceName(proc)))
+	b.WriteString(serviceName(model.ServiceName(proc)))
 	b.WriteByte('{')
 	first := true
 	for _, kv := range [][2]string{

@@ -13,7 +13,7 @@ import (
 	"github.com/google/pprof/profile"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // fakeSource serves a heap profile whose one site allocates 10 more
@@ -21,16 +21,16 @@ import (
 type fakeSource struct {
 	mu    sync.Mutex
 	reads int
-	proc  agent.Process
+	proc  model.Process
 }
 
-func (f *fakeSource) Snapshot() agent.Snapshot {
-	return agent.Snapshot{Time: time.Now(), Processes: []agent.Process{f.proc, {PID: 99, State: agent.StateFailed}}}
+func (f *fakeSource) Snapshot() model.Snapshot {
+	return model.Snapshot{Time: time.Now(), Processes: []model.Process{f.proc, {PID: 99, State: model.StateFailed}}}
 }
 
-func (f *fakeSource) Profile(_ context.Context, pid int, kind string, _ bool) (*agent.Profile, error) {
+func (f *fakeSource) Profile(_ context.Context, pid int, kind string, _ bool) (*model.Profile, error) {
 	if pid != f.proc.PID {
-		return nil, agent.ErrNotWatched
+		return nil, model.ErrNotWatched
 	}
 	f.mu.Lock()
 	f.reads++
@@ -39,7 +39,7 @@ func (f *fakeSource) Profile(_ context.Context, pid int, kind string, _ bool) (*
 	fn := &profile.Function{ID: 1, Name: "main.leak"}
 	loc := &profile.Location{ID: 1, Address: 0x1000, Line: []profile.Line{{Function: fn}}}
 	p := &profile.Profile{Function: []*profile.Function{fn}, Location: []*profile.Location{loc}, TimeNanos: time.Now().UnixNano()}
-	if kind == agent.ProfileHeap {
+	if kind == model.ProfileHeap {
 		p.SampleType = []*profile.ValueType{{Type: "alloc_objects", Unit: "count"}, {Type: "alloc_space", Unit: "bytes"},
 			{Type: "inuse_objects", Unit: "count"}, {Type: "inuse_space", Unit: "bytes"}}
 		p.PeriodType, p.Period = &profile.ValueType{Type: "space", Unit: "bytes"}, 512*1024
@@ -50,7 +50,7 @@ func (f *fakeSource) Profile(_ context.Context, pid int, kind string, _ bool) (*
 		p.PeriodType, p.Period = &profile.ValueType{Type: "goroutine", Unit: "count"}, 1
 		p.Sample = []*profile.Sample{{Location: []*profile.Location{loc}, Value: []int64{7}}}
 	}
-	return &agent.Profile{Process: f.proc, Kind: kind, Profile: p, Time: time.Now()}, nil
+	return &model.Profile{Process: f.proc, Kind: kind, Profile: p, Time: time.Now()}, nil
 }
 
 type received struct {
@@ -90,7 +90,7 @@ func TestPush(t *testing.T) {
 		got = append(got, received{query: q, header: r.Header.Clone(), prof: p})
 	}))
 	defer srv.Close()
-	src := &fakeSource{proc: agent.Process{PID: 42, Comm: "web", State: agent.StateWatching, Since: time.Now(),
+	src := &fakeSource{proc: model.Process{PID: 42, Comm: "web", State: model.StateWatching, Since: time.Now(),
 		Pod: "web-0", Namespace: "shop", Container: "server", GoVersion: "go1.26.8"}}
 	p, err := New(Config{URL: srv.URL + "/base/", Node: "node-a", BasicAuthUser: "u", BasicAuthPassword: "pw",
 		TenantID: "team-a", Backoff: time.Millisecond, Interval: time.Minute}, Options{Source: src})
@@ -162,7 +162,7 @@ func TestPush(t *testing.T) {
 // TestPushQueueBound: with nobody sending, the queue keeps the newest
 // QueueSize pushes and counts the dropped ones.
 func TestPushQueueBound(t *testing.T) {
-	src := &fakeSource{proc: agent.Process{PID: 7, Comm: "a b:c", State: agent.StateWatching}}
+	src := &fakeSource{proc: model.Process{PID: 7, Comm: "a b:c", State: model.StateWatching}}
 	p, err := New(Config{URL: "http://127.0.0.1:1", QueueSize: 3}, Options{Source: src})
 	if err != nil {
 		t.Fatal(err)

@@ -7,15 +7,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/detect"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // finding is one active finding with its process.
 type finding struct {
-	p agent.Process
-	f observe.Finding
+	p model.Process
+	f model.Finding
 }
 
 // findingsBlock lists the active findings, critical first then oldest
@@ -35,7 +33,7 @@ func findingsBlock(v View, frames, width int) []string {
 		return nil
 	}
 	slices.SortStableFunc(all, func(a, b finding) int {
-		ca, cb := a.f.Severity == detect.SeverityCritical, b.f.Severity == detect.SeverityCritical
+		ca, cb := a.f.Severity == model.SeverityCritical, b.f.Severity == model.SeverityCritical
 		if ca != cb {
 			if ca {
 				return -1
@@ -98,9 +96,9 @@ func stuckFunction(x finding) string {
 	}
 	s := x.p.Sample
 	switch {
-	case x.f.Kind == detect.KindFinalizerStall && s.Finalizers.Running != nil:
+	case x.f.Kind == model.KindFinalizerStall && s.Finalizers.Running != nil:
 		return s.Finalizers.Running.Function
-	case x.f.Kind == detect.KindCleanupStall && s.Cleanups.Running != nil:
+	case x.f.Kind == model.KindCleanupStall && s.Cleanups.Running != nil:
 		return s.Cleanups.Running.Function
 	}
 	return ""
@@ -123,11 +121,11 @@ func stackOf(x finding) []string {
 	}
 	s := x.p.Sample
 	switch x.f.Kind {
-	case detect.KindFinalizerStall:
+	case model.KindFinalizerStall:
 		if s.Finalizers.Running != nil {
 			return s.Finalizers.Running.Stack
 		}
-	case detect.KindCleanupStall:
+	case model.KindCleanupStall:
 		if s.Cleanups.Running != nil {
 			return s.Cleanups.Running.Stack
 		}

@@ -2,8 +2,11 @@ package term
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"strconv"
+	"strings"
+	"text/tabwriter"
 	"time"
 )
 
@@ -59,4 +62,27 @@ func orDash[T any](p *T, f func(T) string) string {
 		return "-"
 	}
 	return f(*p)
+}
+
+// HumanBytes formats a byte count with a binary unit and one decimal:
+// "512 B", "1.5 KiB", "31.5 MiB" (the single-process views' style).
+func HumanBytes(b uint64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := uint64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// NewTable returns a tabwriter on w with the single-process views' layout
+// (two spaces between columns), the header already written.
+func NewTable(w io.Writer, header ...string) *tabwriter.Writer {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	return tw
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Render writes one frame of v: Lines joined by newlines.
@@ -117,7 +117,7 @@ func header(v View, rows []Row, o Options) []string {
 	l2 += fmt.Sprintf("   RSS %s   findings %d", bytes(rss), total)
 	if total > 0 {
 		var parts []string
-		for _, s := range []string{detect.SeverityCritical, detect.SeverityWarning} {
+		for _, s := range []string{model.SeverityCritical, model.SeverityWarning} {
 			if sev[s] > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", sev[s], s))
 			}

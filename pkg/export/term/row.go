@@ -5,8 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/detect"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Row is one process of the table; it is also the JSON form of a frame's
@@ -30,7 +29,7 @@ type Row struct {
 	Goroutines    *int     `json:"goroutines"`
 	FinQueue      *int64   `json:"finalizer_queue"`
 	// FinRunning is how long the running finalizer has run (nil: none):
-	// as observe.Running.Seconds, or the runtime's wait time when that is
+	// as model.Running.Seconds, or the runtime's wait time when that is
 	// only the time since attach; FinRunningAtLeast marks a lower bound.
 	FinRunning        *float64 `json:"finalizer_running_seconds"`
 	FinRunningAtLeast bool     `json:"finalizer_running_at_least,omitempty"`
@@ -87,7 +86,7 @@ func key(r Row, s Sort) (float64, bool) {
 	return 0, false
 }
 
-func row(p agent.Process, h *History) Row {
+func row(p model.Process, h *History) Row {
 	r := Row{PID: p.PID, Comm: p.Comm, Namespace: p.Namespace, Pod: p.Pod, GoVersion: p.GoVersion,
 		State: p.State, Reason: p.Reason, Findings: []string{}}
 	s := p.Sample
@@ -119,12 +118,12 @@ func row(p agent.Process, h *History) Row {
 		}
 	}
 	for _, f := range s.Findings {
-		if f.Severity == detect.SeverityCritical {
+		if f.Severity == model.SeverityCritical {
 			r.Findings = append(r.Findings, f.Kind)
 		}
 	}
 	for _, f := range s.Findings {
-		if f.Severity != detect.SeverityCritical {
+		if f.Severity != model.SeverityCritical {
 			r.Findings = append(r.Findings, f.Kind)
 		}
 	}
@@ -174,7 +173,7 @@ func (h *History) Observe(v View) {
 }
 
 // rate is the RSS growth per hour since the first sample h saw of p.
-func (h *History) rate(p agent.Process) (float64, bool) {
+func (h *History) rate(p model.Process) (float64, bool) {
 	if h == nil || p.Sample == nil {
 		return 0, false
 	}

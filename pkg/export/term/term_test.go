@@ -8,9 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/detect"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 var t0 = time.Date(2026, 11, 26, 16, 10, 31, 0, time.Local)
@@ -18,27 +16,27 @@ var t0 = time.Date(2026, 11, 26, 16, 10, 31, 0, time.Local)
 const mib = 1 << 20
 
 // proc is a watched process with a sample.
-func proc(pid int, comm string, rss, heap uint64, gor int, finq int64) agent.Process {
+func proc(pid int, comm string, rss, heap uint64, gor int, finq int64) model.Process {
 	q := finq
-	return agent.Process{PID: pid, Comm: comm, GoVersion: "go1.26.8", State: agent.StateWatching, Sample: &observe.Sample{
-		Time: t0, PID: pid, RSSBytes: rss, Heap: &observe.Heap{InuseBytes: heap},
-		Goroutines: &observe.Goroutines{Total: gor}, Finalizers: observe.Finalizers{QueueLength: &q},
+	return model.Process{PID: pid, Comm: comm, GoVersion: "go1.26.8", State: model.StateWatching, Sample: &model.Sample{
+		Time: t0, PID: pid, RSSBytes: rss, Heap: &model.Heap{InuseBytes: heap},
+		Goroutines: &model.Goroutines{Total: gor}, Finalizers: model.Finalizers{QueueLength: &q},
 	}}
 }
 
 // stalled adds a running finalizer and its finalizer_stall finding to p,
 // with the evidence as it arrives from the API (decoded JSON).
-func stalled(t *testing.T, p agent.Process, fn string, stack ...string) agent.Process {
+func stalled(t *testing.T, p model.Process, fn string, stack ...string) model.Process {
 	t.Helper()
-	p.Sample.Finalizers.Running = &observe.Running{Function: fn, Seconds: 11.7, State: "blocked", Stack: stack}
-	f := observe.Finding{Kind: detect.KindFinalizerStall, Severity: detect.SeverityWarning, Since: t0.Add(-6 * time.Second),
+	p.Sample.Finalizers.Running = &model.Running{Function: fn, Seconds: 11.7, State: "blocked", Stack: stack}
+	f := model.Finding{Kind: model.KindFinalizerStall, Severity: model.SeverityWarning, Since: t0.Add(-6 * time.Second),
 		Summary:  "finalizer " + fn + " has been blocked for 11.7 s in net.(*netFD).Read; queue 1997",
 		Evidence: map[string]any{"function": fn, "stack": stack}}
 	b, err := json.Marshal(f)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var decoded observe.Finding
+	var decoded model.Finding
 	if err := json.Unmarshal(b, &decoded); err != nil {
 		t.Fatal(err)
 	}
@@ -61,11 +59,11 @@ var leakyStack = []string{
 
 func node(t *testing.T) View {
 	leaky := stalled(t, proc(7730, "leakyservice", 100*mib, 90*mib, 2477, 1997), "main.(*Conn).Close", leakyStack...)
-	return View{Time: t0, Source: "node vm-1", Processes: []agent.Process{
+	return View{Time: t0, Source: "node vm-1", Processes: []model.Process{
 		proc(3115, "api", 15*mib, 9*mib, 40, 0),
 		leaky,
 		proc(31951, "worker", 300*mib, 12*mib, 8000, 3),
-		{PID: 4001, Comm: "old", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "Go 1.19 is older than 1.20"},
+		{PID: 4001, Comm: "old", GoVersion: "go1.19", State: model.StateUnsupported, Reason: "Go 1.19 is older than 1.20"},
 	}}
 }
 
@@ -191,8 +189,8 @@ func TestTopHostileStrings(t *testing.T) {
 	evil := "x\x1b]0;pwned\x07\x1b[2J\r\u202egnp.exe\xff"
 	p := stalled(t, proc(666, evil, 10*mib, mib, 5, 150), "main."+evil, "main."+evil+" /tmp/\x1b[31mred.go:1")
 	p.Namespace, p.Pod = "ns\x1b[1m", "pod\n"
-	q := agent.Process{PID: 667, Comm: "y\u009b1m", State: agent.StateFailed, Reason: "bad\x1b[5m"}
-	v := View{Time: t0, Source: "node \x1b[7m", Processes: []agent.Process{p, q}}
+	q := model.Process{PID: 667, Comm: "y\u009b1m", State: model.StateFailed, Reason: "bad\x1b[5m"}
+	v := View{Time: t0, Source: "node \x1b[7m", Processes: []model.Process{p, q}}
 	out := strings.Join(Lines(v, Options{Width: 400}), "\n") + strings.Join(Lines(v, Options{}), "\n")
 	for i, r := range out {
 		if r == '\n' {
@@ -223,10 +221,10 @@ func TestTopHostileStrings(t *testing.T) {
 func TestTopRSSRate(t *testing.T) {
 	h := NewHistory()
 	p := proc(1, "grow", 100*mib, mib, 1, 0)
-	h.Observe(View{Processes: []agent.Process{p}})
+	h.Observe(View{Processes: []model.Process{p}})
 	later := proc(1, "grow", 110*mib, mib, 1, 0)
 	later.Sample.Time = t0.Add(5 * time.Second)
-	v := View{Time: t0, Processes: []agent.Process{later}}
+	v := View{Time: t0, Processes: []model.Process{later}}
 	h.Observe(v)
 	if r := Rows(v, Options{History: h})[0]; r.RSSPerHour != nil {
 		t.Errorf("rate after 5s: %v, want none before %v", *r.RSSPerHour, minRateSpan)
@@ -256,9 +254,9 @@ func TestTopRSSRate(t *testing.T) {
 func TestTopFindingsOrder(t *testing.T) {
 	a := stalled(t, proc(1, "a", mib, mib, 1, 0), "main.a", "main.a a.go:1")
 	b := proc(2, "b", mib, mib, 1, 0)
-	b.Sample.Cleanups.Running = &observe.Running{Function: "main.clean", Stack: []string{"main.clean c.go:9"}}
-	b.Sample.Findings = []observe.Finding{{Kind: detect.KindCleanupStall, Severity: detect.SeverityCritical, Since: t0, Summary: "cleanup main.clean stuck"}}
-	lines := findingsBlock(View{Processes: []agent.Process{a, b}}, 6, 0)
+	b.Sample.Cleanups.Running = &model.Running{Function: "main.clean", Stack: []string{"main.clean c.go:9"}}
+	b.Sample.Findings = []model.Finding{{Kind: model.KindCleanupStall, Severity: model.SeverityCritical, Since: t0, Summary: "cleanup main.clean stuck"}}
+	lines := findingsBlock(View{Processes: []model.Process{a, b}}, 6, 0)
 	want := []string{
 		"FINDINGS",
 		"  critical  cleanup_stall       2 b  cleanup main.clean stuck (since 16:10:31)",
@@ -293,13 +291,13 @@ func TestTopStackFrames(t *testing.T) {
 func TestTopFinRunBeforeAttach(t *testing.T) {
 	p := proc(1, "a", mib, mib, 1, 0)
 	wait := 42.0
-	p.Sample.Finalizers.Running = &observe.Running{Function: "main.f", Seconds: 0.003, AtLeast: true, AgeSource: "attach", State: "blocked"}
-	p.Sample.Finalizers.Goroutine = &observe.GoroutineState{Status: "waiting", WaitSeconds: &wait}
-	if r := Rows(View{Processes: []agent.Process{p}}, Options{})[0]; finRunCell(r) != "42.0s" {
+	p.Sample.Finalizers.Running = &model.Running{Function: "main.f", Seconds: 0.003, AtLeast: true, AgeSource: "attach", State: "blocked"}
+	p.Sample.Finalizers.Goroutine = &model.GoroutineState{Status: "waiting", WaitSeconds: &wait}
+	if r := Rows(View{Processes: []model.Process{p}}, Options{})[0]; finRunCell(r) != "42.0s" {
 		t.Errorf("FIN-RUN %q, want the runtime's wait time 42.0s", finRunCell(r))
 	}
 	p.Sample.Finalizers.Goroutine = nil
-	if r := Rows(View{Processes: []agent.Process{p}}, Options{})[0]; finRunCell(r) != "≥3ms" {
+	if r := Rows(View{Processes: []model.Process{p}}, Options{})[0]; finRunCell(r) != "≥3ms" {
 		t.Errorf("FIN-RUN %q, want ≥3ms", finRunCell(r))
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // View is what one frame shows: the Go processes a node's agent knows, each
@@ -16,7 +16,7 @@ type View struct {
 	Source string
 	// Processes are the node's Go processes, watched or not; Sample is nil
 	// for processes not watched or not sampled yet.
-	Processes []agent.Process
+	Processes []model.Process
 }
 
 // Sort orders the table's rows.

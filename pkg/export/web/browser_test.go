@@ -9,9 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
 	"github.com/memsight/memsight/pkg/export/api"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -26,19 +25,19 @@ func browserFixture(t *testing.T) (*fakeSource, *Recorder) {
 	src := &fakeSource{}
 	r := newTestRecorder(t, src, 0, 0)
 	now := time.Now()
-	var snap agent.Snapshot
+	var snap model.Snapshot
 	for i := range 6 {
 		at := now.Add(time.Duration(i-5) * time.Minute)
 		svc := watching(100, "svc", sample(100, at, uint64(30+10*i), int64(100*i)))
 		svc.Pod, svc.Namespace, svc.Container = "svc-7f9c", "shop", "app"
 		evil := watching(200, hostile, sample(200, at, 12, 0))
 		evil.Pod = hostile
-		old := agent.Process{PID: 300, Comm: "old", GoVersion: "go1.19", State: agent.StateUnsupported, Reason: "go1.19 is too old"}
+		old := model.Process{PID: 300, Comm: "old", GoVersion: "go1.19", State: model.StateUnsupported, Reason: "go1.19 is too old"}
 		snap = snapshot(at, svc, evil, old)
 		r.record(snap)
 	}
 	stuck := snap.Processes[0].Sample
-	stuck.Findings = []observe.Finding{{
+	stuck.Findings = []model.Finding{{
 		Kind: "finalizer_stall", Severity: "warning", Since: now.Add(-2 * time.Minute),
 		Summary: "finalizer main.(*Conn).Close has been blocked for 2m0s in net.(*netFD).Read; queue 500",
 		Evidence: map[string]any{
@@ -51,7 +50,7 @@ func browserFixture(t *testing.T) (*fakeSource, *Recorder) {
 			},
 		},
 	}}
-	snap.Processes[1].Sample.Findings = []observe.Finding{{
+	snap.Processes[1].Sample.Findings = []model.Finding{{
 		Kind: "cleanup_stall", Severity: "critical", Since: now, Summary: "cleanup " + hostile,
 		Evidence: map[string]any{"stack": []string{hostile + " /x.go:1"}},
 	}}

@@ -14,6 +14,6 @@
 // A Recorder reads the agent's Snapshot every Interval (10 s) and keeps, per
 // watched process, a bounded ring of the last Window (1 h) of points; it
 // forgets a process when it leaves the snapshot. Like package api, web only
-// reads agent.Snapshot: nothing it serves can attach probes or read a
-// process's memory.
+// reads a model.Snapshot: nothing it serves can attach probes or read a
+// process's memory (it does not link the packages that can).
 package web

@@ -7,8 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Defaults of RecorderConfig.
@@ -19,7 +18,7 @@ const (
 
 // Source is what the recorder reads (*agent.Agent).
 type Source interface {
-	Snapshot() agent.Snapshot
+	Snapshot() model.Snapshot
 }
 
 // RecorderConfig configures a Recorder.
@@ -104,7 +103,7 @@ func (r *Recorder) Run(ctx context.Context) {
 
 // record adds the latest sample of every process of snap and forgets the
 // processes and points that are gone or too old.
-func (r *Recorder) record(snap agent.Snapshot) {
+func (r *Recorder) record(snap model.Snapshot) {
 	cutoff := snap.Time.Add(-r.window).UnixMilli()
 	listed := make(map[int]bool, len(snap.Processes))
 	r.mu.Lock()
@@ -142,7 +141,7 @@ func (r *Recorder) record(snap agent.Snapshot) {
 }
 
 // pointOf takes a point's values from a sample.
-func pointOf(s *observe.Sample) point {
+func pointOf(s *model.Sample) point {
 	p := point{
 		t: s.Time.UnixMilli(), rss: int64(s.RSSBytes),
 		heapInuse: unknown, finqLen: unknown, goroutines: unknown, fds: unknown,

@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 func newTestRecorder(t *testing.T, src Source, interval, window time.Duration) *Recorder {
@@ -86,7 +85,7 @@ func TestRecorderDedupAndForget(t *testing.T) {
 	}
 
 	// pid 1 stops being sampled (attach failed): kept while its points are in the window.
-	failed := agent.Process{PID: 1, Comm: "other", Exe: "/usr/bin/other", State: agent.StateFailed}
+	failed := model.Process{PID: 1, Comm: "other", Exe: "/usr/bin/other", State: model.StateFailed}
 	r.record(snapshot(t1.Add(30*time.Second), failed))
 	if _, ok := r.procs[1]; !ok {
 		t.Error("pid 1 forgotten while its points are recent")
@@ -96,7 +95,7 @@ func TestRecorderDedupAndForget(t *testing.T) {
 		t.Error("pid 1 still recorded with no point in the window")
 	}
 	// A listed process that was never sampled has no history.
-	r.record(snapshot(t1.Add(3*time.Minute), agent.Process{PID: 3, Comm: "c", State: agent.StateUnsupported}))
+	r.record(snapshot(t1.Add(3*time.Minute), model.Process{PID: 3, Comm: "c", State: model.StateUnsupported}))
 	if len(r.procs) != 0 {
 		t.Errorf("%d processes recorded, want 0", len(r.procs))
 	}
@@ -108,7 +107,7 @@ func TestHistoryJSON(t *testing.T) {
 	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 	r.record(snapshot(t0, watching(7, "svc", sample(7, t0, 3, 2))))
 	t1 := t0.Add(10 * time.Second)
-	bare := &observe.Sample{Time: t1, PID: 7, RSSBytes: 5 << 20, FDs: observe.FDs{Open: -1}}
+	bare := &model.Sample{Time: t1, PID: 7, RSSBytes: 5 << 20, FDs: model.FDs{Open: -1}}
 	r.record(snapshot(t1, watching(7, "svc", bare)))
 
 	b, err := json.Marshal(r.History(0, time.Time{}))

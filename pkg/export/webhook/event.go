@@ -4,8 +4,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Statuses of an Event.
@@ -56,7 +55,7 @@ type tracker struct {
 
 // diff returns the events between the last snapshot and snap: new findings
 // fire, findings gone (cleared, or the process no longer watched) resolve.
-func (tr *tracker) diff(snap agent.Snapshot, node string) []Event {
+func (tr *tracker) diff(snap model.Snapshot, node string) []Event {
 	var evs []Event
 	seen := make(map[key]bool, len(tr.active))
 	for p, f := range snap.Findings() {
@@ -96,12 +95,12 @@ func (tr *tracker) due(now time.Time, every time.Duration) []Event {
 	return evs
 }
 
-func newEvent(p agent.Process, f observe.Finding, node string) Event {
+func newEvent(p model.Process, f model.Finding, node string) Event {
 	return Event{
 		Status: StatusFiring, Kind: f.Kind, Severity: f.Severity, Summary: f.Summary, Since: f.Since, Node: node,
 		PID: p.PID, Comm: p.Comm, Exe: p.Exe, GoVersion: p.GoVersion, ContainerID: p.ContainerID, PodUID: p.PodUID,
 		Pod: p.Pod, Namespace: p.Namespace, Container: p.Container, Evidence: f.Evidence,
-		EvidenceURL: "/api/v1/evidence/" + agent.EvidenceID(p.PID, f.Kind, f.Since),
+		EvidenceURL: "/api/v1/evidence/" + model.EvidenceID(p.PID, f.Kind, f.Since),
 	}
 }
 

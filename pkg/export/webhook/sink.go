@@ -10,12 +10,12 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/memsight/memsight/pkg/agent"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Source is what the sink polls for findings (*agent.Agent).
 type Source interface {
-	Snapshot() agent.Snapshot
+	Snapshot() model.Snapshot
 }
 
 // Config configures a Sink. Zero values take the defaults.
@@ -148,7 +148,7 @@ func (s *Sink) Run(ctx context.Context) {
 // Observe diffs snap against the previous snapshot, logs the events and
 // queues their deliveries. Run calls it; call it directly only instead of
 // Run, never concurrently.
-func (s *Sink) Observe(snap agent.Snapshot) {
+func (s *Sink) Observe(snap model.Snapshot) {
 	s.mu.Lock()
 	node, format, resend := s.cfg.Node, s.cfg.Format, s.cfg.Resend
 	s.mu.Unlock()

@@ -13,8 +13,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/memsight/memsight/pkg/agent"
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
@@ -22,10 +21,10 @@ var t0 = time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
 // source is a Source whose findings the test sets.
 type source struct {
 	mu   sync.Mutex
-	snap agent.Snapshot
+	snap model.Snapshot
 }
 
-func (s *source) Snapshot() agent.Snapshot { s.mu.Lock(); defer s.mu.Unlock(); return s.snap }
+func (s *source) Snapshot() model.Snapshot { s.mu.Lock(); defer s.mu.Unlock(); return s.snap }
 
 func (s *source) set(pids []int, kinds ...string) {
 	s.mu.Lock()
@@ -33,15 +32,15 @@ func (s *source) set(pids []int, kinds ...string) {
 	s.snap = snapshot(pids, kinds...)
 }
 
-func snapshot(pids []int, kinds ...string) agent.Snapshot {
-	snap := agent.Snapshot{Time: time.Now()}
+func snapshot(pids []int, kinds ...string) model.Snapshot {
+	snap := model.Snapshot{Time: time.Now()}
 	for _, pid := range pids {
-		smp := &observe.Sample{}
+		smp := &model.Sample{}
 		for _, k := range kinds {
-			smp.Findings = append(smp.Findings, observe.Finding{Kind: k, Severity: "critical", Since: t0, Summary: k + " summary",
+			smp.Findings = append(smp.Findings, model.Finding{Kind: k, Severity: "critical", Since: t0, Summary: k + " summary",
 				Evidence: map[string]any{"queue": 5}})
 		}
-		snap.Processes = append(snap.Processes, agent.Process{PID: pid, Comm: "svc", State: agent.StateWatching, Sample: smp})
+		snap.Processes = append(snap.Processes, model.Process{PID: pid, Comm: "svc", State: model.StateWatching, Sample: smp})
 	}
 	return snap
 }
@@ -131,7 +130,7 @@ func TestFireOnceResolveOnce(t *testing.T) {
 		if ev.Kind != "finalizer_stall" || ev.PID != 42 || ev.Comm != "svc" || ev.Node != "node-1" || !ev.Since.Equal(t0) {
 			t.Errorf("event %+v", ev)
 		}
-		if want := "/api/v1/evidence/" + agent.EvidenceID(42, "finalizer_stall", t0); ev.EvidenceURL != want {
+		if want := "/api/v1/evidence/" + model.EvidenceID(42, "finalizer_stall", t0); ev.EvidenceURL != want {
 			t.Errorf("evidence_url %q, want %q", ev.EvidenceURL, want)
 		}
 	}
@@ -292,8 +291,8 @@ func TestAlertmanagerResend(t *testing.T) {
 // when the agent knows them; the Alertmanager labels container and pod are
 // the names then, as in memsight's metrics, else the IDs.
 func TestPodNames(t *testing.T) {
-	p := agent.Process{PID: 7, Comm: "svc", ContainerID: "c0ffee", PodUID: "uid-1", State: agent.StateWatching}
-	f := observe.Finding{Kind: "finalizer_stall", Since: t0}
+	p := model.Process{PID: 7, Comm: "svc", ContainerID: "c0ffee", PodUID: "uid-1", State: model.StateWatching}
+	f := model.Finding{Kind: "finalizer_stall", Since: t0}
 	for _, c := range []struct {
 		pod, ns, container string
 		wantPod, wantCtr   string

@@ -21,6 +21,9 @@
 // second. Reads are batched (process_vm_readv) and rate-limited, and the
 // mark keeps bitmaps and span tables, never copies of the heap.
 //
+// The verdict is a model.LeakReport (the schema of `memsight goroutines
+// --leaks -o json`).
+//
 // leak does not stop, ptrace or write to the target, attach probes, or
 // decide what a leak means for the process (pkg/detect does).
 package leak

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -64,7 +65,7 @@ func TestServerLeaks(t *testing.T) {
 	}
 	m := openMarker(t, p.pid, exe, Config{})
 	rep := scan(t, m)
-	byFunc := map[string]Leak{}
+	byFunc := map[string]model.Leak{}
 	for _, l := range rep.Leaks {
 		byFunc[l.Function] = l
 		if !strings.Contains(l.Function, "leakSome") {
@@ -117,7 +118,7 @@ func TestHealthyCaddy(t *testing.T) {
 // runCaddy starts caddy responding on a local port, keeps clients
 // keep-alive connections busy while memsight scans it, and returns the
 // report and the requests served meanwhile.
-func runCaddy(t testing.TB, caddy string, clients int) (*Report, int64) {
+func runCaddy(t testing.TB, caddy string, clients int) (*model.LeakReport, int64) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +184,7 @@ func runCaddy(t testing.TB, caddy string, clients int) (*Report, int64) {
 	n := served.Load() - before
 	close(stop)
 	wg.Wait()
-	return rep, n
+	return rep.LeakReport, n
 }
 
 // TestLeakingTarget: goroutines blocked on a channel a running goroutine
@@ -196,7 +197,7 @@ func TestLeakingTarget(t *testing.T) {
 	tg := testutil.StartTarget(t, testutil.BuildTarget(t, "goleak", v), "-rate", "5000")
 	tg.WaitLine(t, "READY", 20*time.Second)
 	m := openMarker(t, tg.Pid, tg.Cmd.Path, Config{})
-	countLeak := func(rep *Report) (site, other int) {
+	countLeak := func(rep *model.LeakReport) (site, other int) {
 		for _, l := range rep.Leaks {
 			if l.Function == "main.handler.func1" {
 				site += l.Count
@@ -208,7 +209,7 @@ func TestLeakingTarget(t *testing.T) {
 	}
 	for i := range 3 {
 		rep := scan(t, m)
-		site, other := countLeak(rep)
+		site, other := countLeak(rep.LeakReport)
 		t.Logf("while leaking: %d goroutines, %d blocked; reported %d at the LEAK site, %d elsewhere", rep.Goroutines, rep.Blocked, site, other)
 		if site != 0 {
 			t.Errorf("scan %d: %d goroutines reported leaked while the leak loop still holds their channel", i, site)
@@ -219,7 +220,7 @@ func TestLeakingTarget(t *testing.T) {
 	}
 	n, _ := strconv.Atoi(tg.WaitLine(t, "STEADY leaked=", 20*time.Second))
 	rep := scan(t, m)
-	site, _ := countLeak(rep)
+	site, _ := countLeak(rep.LeakReport)
 	t.Logf("after the loop returned: %d leaked by the target, %d reported", n, site)
 	if site != n {
 		t.Errorf("%d reported leaked at the LEAK site, the target leaked %d", site, n)

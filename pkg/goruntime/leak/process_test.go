@@ -16,6 +16,7 @@ import (
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/procmem"
 )
 
@@ -166,23 +167,29 @@ func loadBias(t testing.TB, pid int, b *goexe.Binary) uint64 {
 	return 0
 }
 
+// scanned is a Scan's report and every leaked goroutine's ID, by group.
+type scanned struct {
+	*model.LeakReport
+	goids [][]uint64
+}
+
 // scan runs a Scan with a deadline.
-func scan(t testing.TB, m *Marker) *Report {
+func scan(t testing.TB, m *Marker) scanned {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	rep, err := m.Scan(ctx)
+	rep, goids, err := m.scan(ctx)
 	if err != nil {
 		t.Fatalf("Scan: %v", err)
 	}
-	return rep
+	return scanned{rep, goids}
 }
 
 // leakedGoids returns the goroutine IDs a report names.
-func leakedGoids(rep *Report) map[uint64]Leak {
-	out := map[uint64]Leak{}
-	for _, l := range rep.Leaks {
-		for _, id := range l.goids {
+func leakedGoids(rep scanned) map[uint64]model.Leak {
+	out := map[uint64]model.Leak{}
+	for i, l := range rep.Leaks {
+		for _, id := range rep.goids[i] {
 			out[id] = l
 		}
 	}

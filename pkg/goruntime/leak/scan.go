@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goruntime"
+	"github.com/memsight/memsight/pkg/model"
 )
 
 // Scan runs the verdict: two marks Config.Gap apart, and reports a
@@ -15,25 +16,32 @@ import (
 // from before the first mark to after the second. The target keeps
 // running: a pointer moved during one mark can make a live goroutine look
 // leaked to that mark, so one mark alone proves nothing.
-func (e *Marker) Scan(ctx context.Context) (*Report, error) {
+func (e *Marker) Scan(ctx context.Context) (*model.LeakReport, error) {
+	rep, _, err := e.scan(ctx)
+	return rep, err
+}
+
+// scan is Scan, and returns the IDs of every group's goroutines, all of
+// them (model.Leak.Goids has the first maxGoids), in the order of rep.Leaks.
+func (e *Marker) scan(ctx context.Context) (*model.LeakReport, [][]uint64, error) {
 	start := time.Now()
 	first, err := e.mark(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cands := make(map[waitKey]bool, len(first.leaked))
 	for _, g := range first.leaked {
 		cands[g.key()] = true
 	}
-	rep := &Report{Leaks: []Leak{}}
+	rep := &model.LeakReport{Leaks: []model.Leak{}}
 	var second *markResult
 	if len(cands) > 0 {
 		if err := sleepCtx(ctx, e.cfg.Gap); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		first = &markResult{r: first.r, stats: first.stats} // let the first mark's state go
 		if second, err = e.mark(ctx); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	var agreed []*gState
@@ -50,7 +58,7 @@ func (e *Marker) Scan(ctx context.Context) (*Report, error) {
 			seen[k] = true
 		}
 		if agreed, err = e.stillBlocked(agreed); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		rep.Mark.Unconfirmed = len(seen) - len(agreed)
 	}
@@ -64,8 +72,9 @@ func (e *Marker) Scan(ctx context.Context) (*Report, error) {
 			rep.Blocked++
 		}
 	}
-	if err := e.group(rep, agreed, last); err != nil {
-		return nil, err
+	goids, err := e.group(rep, agreed, last)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, r := range []*markResult{first, second} {
 		if r == nil {
@@ -78,7 +87,7 @@ func (e *Marker) Scan(ctx context.Context) (*Report, error) {
 	rep.Mark.ObjectsMarked, rep.Mark.BytesMarked = last.m.st.objects, last.m.st.bytes
 	rep.Mark.Conservative = conservative(last)
 	rep.Mark.Seconds = time.Since(start).Seconds()
-	return rep, nil
+	return rep, goids, nil
 }
 
 // stillBlocked re-reads the goroutines and keeps those still in the same
@@ -146,8 +155,9 @@ type groupKey struct {
 }
 
 // group fills rep.Leaks: one Leak per groupKey, largest first, each with one
-// goroutine's stack and the bytes only its goroutines keep alive.
-func (e *Marker) group(rep *Report, gs []*gState, last *markResult) error {
+// goroutine's stack and the bytes only its goroutines keep alive. It
+// returns the IDs of each group's goroutines.
+func (e *Marker) group(rep *model.LeakReport, gs []*gState, last *markResult) ([][]uint64, error) {
 	groups := map[groupKey][]*gState{}
 	var keys []groupKey
 	for _, g := range gs {
@@ -159,15 +169,17 @@ func (e *Marker) group(rep *Report, gs []*gState, last *markResult) error {
 	}
 	sort.SliceStable(keys, func(i, j int) bool { return len(groups[keys[i]]) > len(groups[keys[j]]) })
 	now, nowErr := goruntime.MonotonicNow()
+	all := make([][]uint64, 0, len(keys))
 	for _, k := range keys {
 		members := groups[k]
 		sort.Slice(members, func(i, j int) bool { return members[i].goid < members[j].goid })
-		l := Leak{WaitReason: k.reason, Count: len(members), Stack: []string{}}
+		l := model.Leak{WaitReason: k.reason, Count: len(members), Stack: []string{}}
+		goids := make([]uint64, len(members))
 		for i, g := range members {
+			goids[i] = g.goid
 			if i < maxGoids {
 				l.Goids = append(l.Goids, g.goid)
 			}
-			l.goids = append(l.goids, g.goid)
 			if nowErr == nil && g.waitSince > 0 && now > g.waitSince {
 				s := float64(now-g.waitSince) / 1e9
 				if l.OldestWaitSeconds == nil || s > *l.OldestWaitSeconds {
@@ -178,19 +190,20 @@ func (e *Marker) group(rep *Report, gs []*gState, last *markResult) error {
 		e.describe(&l, members[0])
 		pinned, err := e.pinned(last.m, members)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		l.BytesPinnedEstimate = pinned
 		rep.Leaks = append(rep.Leaks, l)
+		all = append(all, goids)
 	}
-	return nil
+	return all, nil
 }
 
 // describe symbolizes one goroutine of a group: its stack, function and
 // creation site. Wrapper frames (method value wrappers, the closures of go
 // statements) are left out, as in the runtime's tracebacks, so Function is
 // what the runtime prints above "created by".
-func (e *Marker) describe(l *Leak, g *gState) {
+func (e *Marker) describe(l *model.Leak, g *gState) {
 	b := e.rt.Binary()
 	if fr := b.Frames(g.startPC-e.bias, false); len(fr) > 0 {
 		l.Function = fr[len(fr)-1].PrintName()
@@ -245,3 +258,6 @@ func (e *Marker) pinned(m *marker, gs []*gState) (uint64, error) {
 	}
 	return stacks + m.st.bytes - before, nil
 }
+
+// maxGoids bounds model.Leak.Goids.
+const maxGoids = 64

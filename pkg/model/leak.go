@@ -1,11 +1,25 @@
-package leak
+package model
 
-// Report is the verdict of one Scan: the leaked goroutines grouped by
-// creation site and wait, and what the two marks cost. It is the schema of
-// `memsight goroutines PID --leaks -o json`.
-type Report struct {
-	Leaks []Leak `json:"leaks"`
-	Mark  Stats  `json:"mark"`
+import "time"
+
+// GoroutineLeaks is the last goroutine-leak verdict of a process.
+type GoroutineLeaks struct {
+	// Time is when the scan finished.
+	Time time.Time `json:"time"`
+	// Leaked counts the leaked goroutines; BytesPinnedEstimate what only
+	// they keep alive (their stacks and what they alone reach).
+	Leaked              int      `json:"leaked"`
+	BytesPinnedEstimate uint64   `json:"bytes_pinned_estimate"`
+	Leaks               []Leak   `json:"leaks"`
+	Mark                LeakMark `json:"mark"`
+}
+
+// LeakReport is the verdict of one scan (pkg/goruntime/leak): the leaked
+// goroutines grouped by creation site and wait, and what the two marks
+// cost. It is the schema of `memsight goroutines PID --leaks -o json`.
+type LeakReport struct {
+	Leaks []Leak   `json:"leaks"`
+	Mark  LeakMark `json:"mark"`
 	// Goroutines counts the live goroutines the marks read; Blocked those
 	// blocked on a channel or sync primitive (the candidates).
 	Goroutines int `json:"goroutines"`
@@ -31,17 +45,12 @@ type Leak struct {
 	// their stacks and the heap objects reachable from them and from
 	// nothing live (shared objects are counted once, for the first group).
 	BytesPinnedEstimate uint64 `json:"bytes_pinned_estimate"`
-	// Goids lists the goroutine IDs (at most maxGoids).
+	// Goids lists the goroutine IDs (the first 64).
 	Goids []uint64 `json:"goids"`
-	// goids lists them all.
-	goids []uint64
 }
 
-// maxGoids bounds Leak.Goids.
-const maxGoids = 64
-
-// Stats describes the marks of a Scan.
-type Stats struct {
+// LeakMark describes the marks of a scan.
+type LeakMark struct {
 	Marks         int     `json:"marks"`
 	BytesRead     uint64  `json:"bytes_read"`
 	Reads         uint64  `json:"reads"`

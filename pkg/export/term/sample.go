@@ -1,27 +1,25 @@
-package main
+package term
 
 import (
 	"fmt"
 	"io"
 	"maps"
-	"math"
-	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
-	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/model"
 )
 
-// renderSample writes the live table view of one sample.
-func renderSample(w io.Writer, s *observe.Sample, prev *observe.Sample) {
+// RenderSample writes the table view of `memsight attach` for one sample:
+// prev is the sample before (nil for the first), for what changed since.
+func RenderSample(w io.Writer, s *model.Sample, prev *model.Sample) {
 	fmt.Fprintf(w, "memsight attach %d (%s, %s)   %s\n", s.PID, s.Comm, s.GoVersion, s.Time.Format("15:04:05"))
-	fmt.Fprintf(w, "RSS        %s (anon %s, file %s)  threads %d", humanBytes(s.RSSBytes), humanBytes(s.RSS.AnonBytes), humanBytes(s.RSS.FileBytes), s.RSS.Threads)
+	fmt.Fprintf(w, "RSS        %s (anon %s, file %s)  threads %d", HumanBytes(s.RSSBytes), HumanBytes(s.RSS.AnonBytes), HumanBytes(s.RSS.FileBytes), s.RSS.Threads)
 	if prev != nil {
-		fmt.Fprintf(w, "  %s", signedBytes(int64(s.RSSBytes)-int64(prev.RSSBytes)))
+		fmt.Fprintf(w, "  %s", signedIEC(int64(s.RSSBytes)-int64(prev.RSSBytes)))
 	}
 	if r := s.RSS; r.SlopeBytesPerHour != nil && r.R2 != nil {
-		fmt.Fprintf(w, "  trend %s/h (R² %.2f)", signedBytes(int64(*r.SlopeBytesPerHour)), *r.R2)
+		fmt.Fprintf(w, "  trend %s/h (R² %.2f)", signedIEC(int64(*r.SlopeBytesPerHour)), *r.R2)
 	}
 	fmt.Fprintln(w)
 
@@ -82,7 +80,7 @@ func optCount(v *uint64) string {
 // maxTableFrames bounds the stack printed in the table view (JSON has all).
 const maxTableFrames = 12
 
-func prevRunning(prev *observe.Sample, fin bool) *observe.Running {
+func prevRunning(prev *model.Sample, fin bool) *model.Running {
 	switch {
 	case prev == nil:
 		return nil
@@ -93,7 +91,7 @@ func prevRunning(prev *observe.Sample, fin bool) *observe.Running {
 	}
 }
 
-func renderRunning(w io.Writer, r, prev *observe.Running, g *observe.GoroutineState) {
+func renderRunning(w io.Writer, r, prev *model.Running, g *model.GoroutineState) {
 	if r == nil {
 		return
 	}
@@ -136,68 +134,9 @@ func qlen(q *int64) string {
 	return fmt.Sprintf("%d", *q)
 }
 
-func signedBytes(d int64) string {
+func signedIEC(d int64) string {
 	if d < 0 {
-		return "-" + humanBytes(uint64(-d))
+		return "-" + HumanBytes(uint64(-d))
 	}
-	return "+" + humanBytes(uint64(d))
-}
-
-// renderMemory writes the GC, heap, goroutine and fd lines.
-func renderMemory(w io.Writer, s *observe.Sample) {
-	if g := s.GC; g != nil {
-		gogc := "off"
-		if g.GCPercent >= 0 {
-			gogc = fmt.Sprint(g.GCPercent)
-		}
-		p99, last := "-", "-"
-		if g.CyclesTotal > 0 {
-			p99, last = seconds(g.STWPauseP99Seconds), seconds(g.LastPauseSeconds)
-		}
-		fmt.Fprintf(w, "GC         cycles %d (%d since attach)  STW p99 %s, last %s, total %s  GOGC %s\n",
-			g.CyclesTotal, g.CyclesSinceAttach, p99, last, seconds(g.STWPauseSecondsTotal), gogc)
-	}
-	if h := s.Heap; h != nil {
-		goal := humanBytes(h.GoalBytes)
-		if _, unknown := s.Unknown["heap.goal_bytes"]; unknown && h.GoalBytes == 0 {
-			goal = "unknown"
-		}
-		limit := "none"
-		if h.MemoryLimitBytes != math.MaxInt64 {
-			limit = humanBytes(uint64(h.MemoryLimitBytes))
-		}
-		fmt.Fprintf(w, "heap       in use %s  live %s  goal %s  limit %s%s\n",
-			humanBytes(h.InuseBytes), humanBytes(h.LiveBytes), goal, limit, trend(h.SlopeBytesPerHour, true))
-	}
-	if g := s.Goroutines; g != nil {
-		fmt.Fprintf(w, "goroutines %d (user %d)%s", g.Total, g.User, trend(g.SlopePerHour, false))
-		if len(g.TopCreationSites) > 0 {
-			t := g.TopCreationSites[0]
-			fmt.Fprintf(w, "  top %s %s:%d ×%d", t.Function, filepath.Base(t.File), t.Line, t.Count)
-			if t.WaitReason != "" {
-				fmt.Fprintf(w, " (%s)", t.WaitReason)
-			}
-		}
-		fmt.Fprintln(w)
-	}
-	if s.FDs.Open >= 0 {
-		fmt.Fprintf(w, "fds        %d open%s\n", s.FDs.Open, trend(s.FDs.SlopePerHour, false))
-	}
-}
-
-// trend formats a slope per hour ("  +12.0 MiB/h"), or nothing when unknown.
-func trend(perHour *float64, bytes bool) string {
-	switch {
-	case perHour == nil:
-		return ""
-	case bytes:
-		return "  " + signedBytes(int64(*perHour)) + "/h"
-	default:
-		return fmt.Sprintf("  %+.0f/h", *perHour)
-	}
-}
-
-// seconds formats a duration in seconds compactly: "1.23s", "0.45ms".
-func seconds(sec float64) string {
-	return time.Duration(sec * float64(time.Second)).Round(time.Microsecond).String()
+	return "+" + HumanBytes(uint64(d))
 }

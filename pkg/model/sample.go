@@ -1,4 +1,4 @@
-package observe
+package model
 
 import "time"
 
@@ -26,7 +26,7 @@ type Sample struct {
 	// (--trace-finalizers, --trace-gc).
 	Trace *Trace `json:"trace,omitempty"`
 	// GoroutineLeaks is the last goroutine-leak verdict; set only with
-	// AttachConfig.Leaks (--leak-scan).
+	// observe.AttachConfig.Leaks (--leak-scan).
 	GoroutineLeaks *GoroutineLeaks `json:"goroutine_leaks,omitempty"`
 	// Findings are filled in by the detectors (pkg/detect).
 	Findings []Finding `json:"findings"`
@@ -115,25 +115,6 @@ type FDs struct {
 	SlopePerHour *float64 `json:"slope_per_hour"`
 }
 
-// Alloc is what the opt-in allocation probes saw since attach.
-type Alloc struct {
-	// Enabled lists the probes that are attached; Detached those the
-	// overhead governor removed, with why.
-	Enabled  []string          `json:"enabled"`
-	Detached map[string]string `json:"detached,omitempty"`
-	// OverheadRatio is the governor's estimate: hits × per-hit cost / wall time.
-	OverheadRatio float64     `json:"overhead_ratio"`
-	Hits          uint64      `json:"hits"`
-	TopSites      []AllocSite `json:"top_sites"`
-}
-
-// AllocSite is one allocating call stack.
-type AllocSite struct {
-	Stack []string `json:"stack"`
-	Hits  uint64   `json:"hits"`
-	Bytes uint64   `json:"bytes"`
-}
-
 // Finalizers describes the finalizer queue and goroutine.
 type Finalizers struct {
 	// RegisteredTotal counts runtime.SetFinalizer calls (including
@@ -201,11 +182,22 @@ type GoroutineState struct {
 	WaitSeconds *float64 `json:"wait_seconds,omitempty"`
 }
 
-// Finding is a diagnosis: something is wrong with the process's memory.
-type Finding struct {
-	Kind     string         `json:"kind"`
-	Severity string         `json:"severity"`
-	Since    time.Time      `json:"since"`
-	Summary  string         `json:"summary"`
-	Evidence map[string]any `json:"evidence"`
+// PauseHistogram is the distribution of the process's per-cycle
+// stop-the-world pause totals (MemStats.PauseNs: the sweep termination and
+// mark termination pauses of one GC cycle) for the cycles that ended since
+// memsight attached, taken from the runtime's ring of the last 256 pauses at
+// every sample. It is cumulative, like a Prometheus histogram.
+type PauseHistogram struct {
+	// UpperBoundsSeconds are the buckets' upper bounds (inclusive),
+	// ascending; a last bucket, +Inf, is implicit. See observe.PauseBuckets.
+	UpperBoundsSeconds []float64 `json:"upper_bounds_seconds"`
+	// CumulativeCounts[i] counts the pauses ≤ UpperBoundsSeconds[i].
+	CumulativeCounts []uint64 `json:"cumulative_counts"`
+	// Count counts the pauses (the +Inf bucket); SumSeconds is their sum.
+	Count      uint64  `json:"count"`
+	SumSeconds float64 `json:"sum_seconds"`
+	// Missed counts cycles whose pause the ring no longer held when sampled
+	// (more than 255 cycles between two samples): they are not in Count.
+	// Count + Missed is the cycles that ended since attach.
+	Missed uint64 `json:"missed"`
 }

@@ -22,7 +22,7 @@ const module = "github.com/memsight/memsight/"
 var stages = map[string]float64{
 	// Facts about the machine and the target, no BPF, no runtime knowledge.
 	"pkg/process":                    0,
-	"pkg/procmem":                    0,
+	"pkg/procmem":                    0.5, // its sentinel errors are pkg/process's
 	"pkg/goexe/internal/pclntab":     0,
 	"pkg/goexe/internal/dwarfstruct": 0,
 	"pkg/goexe":                      1,

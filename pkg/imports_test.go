@@ -35,6 +35,9 @@ var stages = map[string]float64{
 	"pkg/heapprof":  2,
 	// The goroutine-leak verdict builds on pkg/goruntime's stack walks.
 	"pkg/goruntime/leak": 2.5,
+	// One way to open a process: /proc, the executable, the memory, the
+	// runtime decoder.
+	"pkg/target": 2.7,
 	// The per-process model and the findings.
 	"pkg/observe":  3,
 	"pkg/profiles": 3,

@@ -131,7 +131,7 @@ func loadAttachProbes(g *globalOptions, log *slog.Logger) (*probe.Probes, error)
 func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) error {
 	ctx := cmd.Context()
 	log := g.logger()
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	procs, err := g.procs()
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 		defer probes.Close()
 	}
 	sess, err := observe.Attach(observe.AttachConfig{
-		PID: pid, ProcRoot: g.procRoot, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
+		PID: pid, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
 		Trace: o.trace, AllocProbes: observe.AllocMode(o.allocProbes), OverheadBudget: o.overheadBudget,
 		Leaks: o.leaks,
 	})
@@ -175,7 +175,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	var prev *observe.Sample
 	for {
 		s, err := sess.Sample()
-		if errors.Is(err, observe.ErrExited) {
+		if errors.Is(err, process.ErrNoProcess) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "memsight: pid %d exited\n", pid)
 			return nil
 		}

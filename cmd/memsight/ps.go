@@ -22,7 +22,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+			procs, err := g.procs()
 			if err != nil {
 				return err
 			}

@@ -193,7 +193,7 @@ func (a *Agent) profileTarget(pid int) (profiles.Target, Process, error) {
 	ps := []Process{p}
 	a.enrichAll(ps)
 	p = ps[0]
-	return profiles.Target{PID: pid, ProcRoot: a.cfg.ProcRoot, Procs: a.cfg.Procs, Binary: bin, Comments: ProfileComments(p)}, p, nil
+	return profiles.Target{PID: pid, Procs: a.cfg.Procs, Binary: bin, Comments: ProfileComments(p)}, p, nil
 }
 
 // ProfileComments are the comments of a process's profiles: pid, comm,

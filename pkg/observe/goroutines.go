@@ -1,14 +1,12 @@
 package observe
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 // Bounds of the goroutine census taken with every sample. A census reads
@@ -70,11 +68,11 @@ func goroutinesOf(c *goruntime.Census) *Goroutines {
 
 // CensusConfig configures a one-off goroutine census of a process.
 type CensusConfig struct {
-	PID      int
-	ProcRoot string // default /proc
-	Procs    *process.Reader
-	Cache    *goexe.Cache
-	Options  goruntime.CensusOptions
+	PID int
+	// Procs reads /proc; its procfs root is the one every read uses.
+	Procs   *process.Reader
+	Cache   *goexe.Cache
+	Options goruntime.CensusOptions
 }
 
 // CensusResult is a census with the process and binary it was taken of.
@@ -87,48 +85,14 @@ type CensusResult struct {
 // GoroutineCensus counts the goroutines of a process from its memory only:
 // no probes, no BPF, nothing written to the target. Errors name what to do.
 func GoroutineCensus(cfg CensusConfig) (CensusResult, error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
-	var res CensusResult
-	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
-	var err error
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return res, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
-		return res, err
-	}
-	res.Process = s.proc
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return res, inspectError(cfg.PID, s.proc.Comm, err)
-	}
-	res.Binary = s.bin
-	if s.bias, err = s.loadBias(); err != nil {
-		return res, err
-	}
-	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
+	t, err := target.Open(target.Config{PID: cfg.PID, Procs: cfg.Procs, Cache: cfg.Cache})
 	if err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
+		return CensusResult{}, err
 	}
-	defer mem.Close()
-	rt, err := goruntime.New(s.bin, mem, s.bias)
-	if err != nil {
-		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
-	}
-	if res.Census, err = rt.Census(cfg.Options); err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
+	defer t.Close()
+	res := CensusResult{Process: t.Process, Binary: t.Binary}
+	if res.Census, err = t.Runtime.Census(cfg.Options); err != nil {
+		return res, t.Err("goroutine census", err)
 	}
 	return res, nil
-}
-
-// memError words an error reading a process's memory.
-func memError(pid int, comm string, err error) error {
-	switch {
-	case errors.Is(err, procmem.ErrPermission):
-		return fmt.Errorf("reading the memory of pid %d (%s): permission denied: run as root or grant CAP_SYS_PTRACE", pid, comm)
-	case errors.Is(err, procmem.ErrNoProcess):
-		return fmt.Errorf("pid %d (%s) exited", pid, comm)
-	}
-	return fmt.Errorf("goroutine census of pid %d (%s): %w", pid, comm, err)
 }

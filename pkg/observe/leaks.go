@@ -11,7 +11,7 @@ import (
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/goruntime/leak"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 // LeakScan configures the goroutine-leak verdict of a Session (see
@@ -164,11 +164,11 @@ func leaksOf(rep *leak.Report, now time.Time) *GoroutineLeaks {
 
 // LeakScanConfig configures a one-off goroutine-leak scan of a process.
 type LeakScanConfig struct {
-	PID      int
-	ProcRoot string // default /proc
-	Procs    *process.Reader
-	Cache    *goexe.Cache
-	Leak     leak.Config
+	PID int
+	// Procs reads /proc; its procfs root is the one every read uses.
+	Procs *process.Reader
+	Cache *goexe.Cache
+	Leak  leak.Config
 }
 
 // LeakScanResult is a verdict with the process and binary it was taken of.
@@ -181,52 +181,21 @@ type LeakScanResult struct {
 // ScanLeaks runs the goroutine-leak verdict on a process once, from its
 // memory only (two marks; see leak.Marker.Scan). Errors name what to do.
 func ScanLeaks(ctx context.Context, cfg LeakScanConfig) (LeakScanResult, error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
-	var res LeakScanResult
-	s := &Session{cfg: AttachConfig{PID: cfg.PID, ProcRoot: cfg.ProcRoot, Procs: cfg.Procs, Cache: cfg.Cache}}
-	var err error
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return res, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
-		return res, err
-	}
-	res.Process = s.proc
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return res, inspectError(cfg.PID, s.proc.Comm, err)
-	}
-	res.Binary = s.bin
-	if s.bias, err = s.loadBias(); err != nil {
-		return res, err
-	}
-	mem, err := procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot})
+	t, err := target.Open(target.Config{PID: cfg.PID, Procs: cfg.Procs, Cache: cfg.Cache})
 	if err != nil {
-		return res, memError(cfg.PID, s.proc.Comm, err)
+		return LeakScanResult{}, err
 	}
-	defer mem.Close()
-	rt, err := goruntime.New(s.bin, mem, s.bias)
+	defer t.Close()
+	res := LeakScanResult{Process: t.Process, Binary: t.Binary}
+	m, err := leak.New(t.Binary, t.Runtime, t.Mem, t.Bias, cfg.Leak)
 	if err != nil {
-		return res, fmt.Errorf("reading the runtime of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
-	}
-	m, err := leak.New(s.bin, rt, mem, s.bias, cfg.Leak)
-	if err != nil {
-		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, s.proc.Comm, s.bin.GoVersion, err)
+		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, t.Process.Comm, t.Binary.GoVersion, err)
 	}
 	if res.Report, err = m.Scan(ctx); err != nil {
 		if errors.Is(err, leak.ErrTooLarge) {
-			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, s.proc.Comm, err)
+			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, t.Process.Comm, err)
 		}
-		return res, leakError(cfg.PID, s.proc.Comm, err)
+		return res, t.Err("goroutine leak verdict", err)
 	}
 	return res, nil
-}
-
-// leakError words an error of a leak scan.
-func leakError(pid int, comm string, err error) error {
-	if errors.Is(err, procmem.ErrPermission) || errors.Is(err, procmem.ErrNoProcess) {
-		return memError(pid, comm, err)
-	}
-	return fmt.Errorf("goroutine leak verdict of pid %d (%s): %w", pid, comm, err)
 }

@@ -150,8 +150,8 @@ func denial(f accessFacts, a Access) string {
 	// below it; the target's namespace link is unreadable when it is
 	// outside them.
 	if f.selfNS != "" && f.selfNS != initUserNS && f.targetNS == "" {
-		return fmt.Sprintf("memsight runs in a user namespace of its own (%s, not the host's) and pid %d outside it: "+
-			"its capabilities, root and CAP_SYS_PTRACE included, count only for processes in that namespace; "+
+		return fmt.Sprintf("memsight runs in a user namespace of its own (%s), not the host's, and pid %d outside it, "+
+			"which its capabilities (root's and CAP_SYS_PTRACE included) do not reach: "+
 			"run memsight in the host's user namespace (Kubernetes: hostUsers: true; Docker, Podman: --userns=host)", f.selfNS, f.pid)
 	}
 	if !ptrace {

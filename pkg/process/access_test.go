@@ -22,7 +22,7 @@ func TestDenial(t *testing.T) {
 		a    Access
 		want string
 	}{
-		{"child user namespace", func(f *accessFacts) { f.selfNS, f.targetNS = "user:[4026532200]", "" }, rootInit, ReadAccess, "user namespace of its own (user:[4026532200]"},
+		{"child user namespace", func(f *accessFacts) { f.selfNS, f.targetNS = "user:[4026532200]", "" }, rootInit, ReadAccess, "user namespace of its own (user:[4026532200]), not the host's"},
 		{"other uid", nil, nobody, ReadAccess, "pid 7 runs as uid 0 and memsight as uid 65534 without CAP_SYS_PTRACE: run memsight as root or as the process's user"},
 		{"setuid target", func(f *accessFacts) { f.uids = [3]int{65534, 0, 0} }, nobody, MemoryAccess, "uids 65534/0/0 (real/effective/saved)"},
 		{"root without CAP_SYS_PTRACE", func(f *accessFacts) {

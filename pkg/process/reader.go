@@ -75,14 +75,14 @@ func New(cfg Config) (*Reader, error) {
 	}
 	pfs, err := procfs.NewFS(root)
 	if err != nil {
-		return nil, fmt.Errorf("opening procfs at %s: %w", root, err)
+		return nil, fmt.Errorf("no procfs at %s: %w", root, pathError(err))
 	}
 	st, err := pfs.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("reading boot time from %s: %w", filepath.Join(root, "stat"), err)
+		return nil, fmt.Errorf("no procfs at %s: %w", root, pathError(err))
 	}
 	if st.BootTime == 0 {
-		return nil, fmt.Errorf("reading boot time from %s: no btime line", filepath.Join(root, "stat"))
+		return nil, fmt.Errorf("no procfs at %s: no btime line in %s", root, filepath.Join(root, "stat"))
 	}
 	return &Reader{root: root, fs: pfs, boot: time.Unix(int64(st.BootTime), 0)}, nil
 }
@@ -273,4 +273,14 @@ func readErr(pid int, file string, err error) error {
 		return fmt.Errorf("opening pid %d: %w", pid, permission(err))
 	}
 	return fmt.Errorf("reading %s of pid %d: %w", file, pid, permission(err))
+}
+
+// pathError digs the *fs.PathError ("open /x/stat: no such file or
+// directory") out of a procfs error, whose own wording repeats the path.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return err
 }

@@ -26,7 +26,7 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			res, err := observe.Inventory(cmd.Context(), procs, goexe.NewCache(256), g.procRoot, os.Getpid())
+			res, err := observe.Inventory(cmd.Context(), procs, goexe.NewCache(256), os.Getpid())
 			if err != nil {
 				return err
 			}
@@ -35,8 +35,8 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 				// sandbox, say) is normal; only a missing capability is news.
 				missing, _ := process.MissingCapabilities(g.procRoot, "CAP_SYS_PTRACE")
 				if len(missing) > 0 {
-					msg := fmt.Sprintf("%d processes could not be inspected (permission denied): run as root or grant %s",
-						res.Denied, strings.Join(missing, ", "))
+					msg := fmt.Sprintf("%d processes could not be inspected (permission denied; pid %d, for one: %s)",
+						res.Denied, res.DeniedPID, procs.Denied(res.DeniedPID, process.ReadAccess))
 					if len(res.Processes) == 0 {
 						return fmt.Errorf("%s; no Go process visible", msg)
 					}

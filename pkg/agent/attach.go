@@ -168,7 +168,7 @@ func probeReason(err error) string {
 // attachReason classifies an error of observe.AttachShared.
 func attachReason(err error) string {
 	switch {
-	case errors.Is(err, os.ErrPermission), errors.Is(err, process.ErrPermission), errors.Is(err, probe.ErrPermission):
+	case errors.Is(err, process.ErrPermission), errors.Is(err, os.ErrPermission): // probe.ErrPermission too
 		return ReasonPermission
 	case errors.Is(err, goexe.ErrUnsupportedGo):
 		return ReasonUnsupported

@@ -13,8 +13,14 @@ import (
 // ErrPermission means the kernel refused access to a process: its
 // executable, its mappings or its memory. It is memsight's one sentinel for
 // that: errors of this package, of pkg/procmem and of the open path
-// (pkg/target) wrap it; AccessError says what blocks the access.
-var ErrPermission = errors.New("permission denied")
+// (pkg/target) wrap it (probe.ErrPermission, for BPF, matches it too);
+// AccessError says what blocks the access. It matches os.ErrPermission.
+var ErrPermission error = permissionDenied{}
+
+type permissionDenied struct{}
+
+func (permissionDenied) Error() string        { return "permission denied" }
+func (permissionDenied) Is(target error) bool { return target == fs.ErrPermission }
 
 // Access is what a caller asks of another process, as the kernel's ptrace
 // access mode checks tell them apart (ptrace(2), "Ptrace access mode

@@ -65,6 +65,9 @@ func TestAccessFacts(t *testing.T) {
 	if !f.known || f.selfNS == "" || f.selfNS != f.targetNS || f.uids[1] != os.Geteuid() || f.tCapPrm != f.capPrm || f.owner != os.Geteuid() {
 		t.Errorf("facts about self: %+v", f)
 	}
+	if !errors.Is(ErrPermission, os.ErrPermission) || !errors.Is(permission(os.ErrPermission), ErrPermission) {
+		t.Error("ErrPermission and os.ErrPermission do not match")
+	}
 	err = r.Refused(os.Getpid(), MemoryAccess, "reading the memory of pid 1", os.ErrPermission)
 	if !errors.Is(err, ErrPermission) || !errors.Is(err, os.ErrPermission) || !strings.HasPrefix(err.Error(), "reading the memory of pid 1: permission denied: ") {
 		t.Errorf("Refused: %v", err)

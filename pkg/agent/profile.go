@@ -218,7 +218,7 @@ func profileErr(pid int, kind string, err error) error {
 	case errors.As(err, &nr):
 		return fmt.Errorf("pid %d records no heap profile (%s): %w", pid, nr.Reason, ErrNoProfile)
 	case errors.Is(err, procmem.ErrBudget):
-		return fmt.Errorf("pid %d: the %s profile needs more of its memory than the read budget: %w (%v)", pid, kind, ErrReadBudget, err)
+		return fmt.Errorf("pid %d: the %s profile needs more of its memory than the read budget: %w (%w)", pid, kind, ErrReadBudget, err)
 	case errors.Is(err, procmem.ErrNoProcess):
 		return fmt.Errorf("pid %d exited: %w", pid, ErrNotWatched)
 	}

@@ -27,7 +27,7 @@ var stages = map[string]float64{
 	"pkg/model": 0,
 	// Facts about the machine and the target, no BPF, no runtime knowledge.
 	"pkg/process":                    0,
-	"pkg/procmem":                    0,
+	"pkg/procmem":                    0.5, // its sentinel errors are pkg/process's
 	"pkg/goexe/internal/pclntab":     0,
 	"pkg/goexe/internal/dwarfstruct": 0,
 	"pkg/goexe":                      1,
@@ -40,6 +40,9 @@ var stages = map[string]float64{
 	"pkg/heapprof":  2,
 	// The goroutine-leak verdict builds on pkg/goruntime's stack walks.
 	"pkg/goruntime/leak": 2.5,
+	// One way to open a process: /proc, the executable, the memory, the
+	// runtime decoder.
+	"pkg/target": 2.7,
 	// The per-process model and the findings.
 	"pkg/observe":  3,
 	"pkg/profiles": 3,

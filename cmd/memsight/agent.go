@@ -23,7 +23,6 @@ import (
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
-	"github.com/memsight/memsight/pkg/process"
 )
 
 // agentCacheSize is how many inspected executables (Go or not) the agent
@@ -159,7 +158,7 @@ func newEngine(g *globalOptions, cfg agent.Config, bpfStats bool) (*engine, erro
 	if err := preflightGate(g, log); err != nil {
 		return nil, err
 	}
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	procs, err := g.procs()
 	if err != nil {
 		return nil, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/memsight/memsight/pkg/goruntime/leak"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/preflight"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 )
@@ -111,19 +112,21 @@ func checkAllocFlags(o *attachOptions) error {
 	return o.checkBudget()
 }
 
-// loadAttachProbes loads the BPF object for attach's opt-in probes.
+// loadAttachProbes loads the BPF object of attach's opt-in probes, after
+// the startup checks that decide whether they can work here (pkg/preflight:
+// kernel, uprobe support, capabilities).
 func loadAttachProbes(g *globalOptions, log *slog.Logger) (*probe.Probes, error) {
-	if _, err := os.Stat("/sys/bus/event_source/devices/uprobe"); err != nil {
-		return nil, fmt.Errorf("this kernel has no uprobe support (/sys/bus/event_source/devices/uprobe is missing): the opt-in probes need CONFIG_UPROBE_EVENTS")
+	results := preflight.Run(preflightConfig(g, ""))
+	for _, r := range results {
+		if r.Status == preflight.Warn {
+			log.Debug("startup check", "check", r.Name, "message", r.Message)
+		}
+	}
+	if failed := preflight.Failed(results); len(failed) > 0 {
+		return nil, fmt.Errorf("the opt-in probes cannot run here: %s (memsight check lists every check)", failedChecks(failed))
 	}
 	probes, err := probe.New(probe.Config{Logger: log, NoExecEvents: true}) // one process: no discovery
 	if err != nil {
-		if errors.Is(err, probe.ErrPermission) {
-			missing, _ := process.MissingCapabilities(g.procRoot, "CAP_BPF", "CAP_PERFMON", "CAP_SYS_PTRACE")
-			if len(missing) > 0 {
-				return nil, fmt.Errorf("loading BPF: permission denied: run as root or grant %s", strings.Join(missing, ", "))
-			}
-		}
 		return nil, fmt.Errorf("loading BPF: %w", err)
 	}
 	return probes, nil
@@ -132,7 +135,7 @@ func loadAttachProbes(g *globalOptions, log *slog.Logger) (*probe.Probes, error)
 func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) error {
 	ctx := cmd.Context()
 	log := g.logger()
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	procs, err := g.procs()
 	if err != nil {
 		return err
 	}
@@ -146,7 +149,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 		defer probes.Close()
 	}
 	sess, err := observe.Attach(observe.AttachConfig{
-		PID: pid, ProcRoot: g.procRoot, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
+		PID: pid, Logger: log, Procs: procs, Cache: goexe.NewCache(4), Probes: probes,
 		Trace: o.trace, AllocProbes: observe.AllocMode(o.allocProbes), OverheadBudget: o.overheadBudget,
 		Leaks: o.leaks,
 	})
@@ -176,7 +179,7 @@ func runAttach(cmd *cobra.Command, g *globalOptions, o *attachOptions, pid int) 
 	var prev *model.Sample
 	for {
 		s, err := sess.Sample()
-		if errors.Is(err, observe.ErrExited) {
+		if errors.Is(err, process.ErrNoProcess) {
 			fmt.Fprintf(cmd.ErrOrStderr(), "memsight: pid %d exited\n", pid)
 			return nil
 		}

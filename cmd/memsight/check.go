@@ -81,11 +81,16 @@ func preflightGate(g *globalOptions, log *slog.Logger) error {
 	if len(failed) == 0 {
 		return nil
 	}
+	return fmt.Errorf("startup checks failed: %s (memsight check lists every check)", failedChecks(failed))
+}
+
+// failedChecks lists failed checks with their messages.
+func failedChecks(failed []preflight.Result) string {
 	msgs := make([]string, len(failed))
 	for i, r := range failed {
 		msgs[i] = r.Name + ": " + r.Message
 	}
-	return fmt.Errorf("startup checks failed: %s (memsight check lists every check)", strings.Join(msgs, "; "))
+	return strings.Join(msgs, "; ")
 }
 
 func checkNames(rs []preflight.Result) string {

@@ -10,7 +10,6 @@ import (
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/observe"
-	"github.com/memsight/memsight/pkg/process"
 )
 
 type goroutinesOptions struct {
@@ -70,14 +69,14 @@ goroutines, unless --system); NumGoroutine is what runtime.NumGoroutine() return
 }
 
 func runGoroutines(cmd *cobra.Command, g *globalOptions, o *goroutinesOptions, pid int) error {
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	procs, err := g.procs()
 	if err != nil {
 		return err
 	}
 	cache := goexe.NewCache(1)
 	defer cache.Close()
 	res, err := observe.GoroutineCensus(observe.CensusConfig{
-		PID: pid, ProcRoot: g.procRoot, Procs: procs, Cache: cache,
+		PID: pid, Procs: procs, Cache: cache,
 		Options: goruntime.CensusOptions{
 			MaxGoroutines: o.maxGoroutines, IncludeSystem: o.system, TopSites: o.top,
 			OldestWaiters: o.top, Stacks: o.stacks, MaxStacks: o.maxStacks,

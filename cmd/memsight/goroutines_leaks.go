@@ -11,7 +11,6 @@ import (
 	"github.com/memsight/memsight/pkg/goruntime/leak"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
-	"github.com/memsight/memsight/pkg/process"
 )
 
 // leakOptions are the flags of `memsight goroutines --leaks`.
@@ -41,14 +40,14 @@ func runLeaks(cmd *cobra.Command, g *globalOptions, o *leakOptions, output strin
 	if o.maxMemory <= 0 || o.maxStack < 0 {
 		return usagef("--max-memory must be positive and --leak-stack at least 0")
 	}
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+	procs, err := g.procs()
 	if err != nil {
 		return err
 	}
 	cache := goexe.NewCache(1)
 	defer cache.Close()
 	res, err := observe.ScanLeaks(cmd.Context(), observe.LeakScanConfig{
-		PID: pid, ProcRoot: g.procRoot, Procs: procs, Cache: cache,
+		PID: pid, Procs: procs, Cache: cache,
 		Leak: leak.Config{ReadRate: o.readRate, MaxMemory: o.maxMemory},
 	})
 	if err != nil {

@@ -4,17 +4,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/memsight/memsight/pkg/export/term"
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/heapprof"
-	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/profiles"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 type profileOptions struct {
@@ -64,56 +64,48 @@ memory; every Go process has one.`,
 	return cmd
 }
 
-func runProfile(cmd *cobra.Command, g *globalOptions, o *profileOptions, pid int) error {
-	procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+// profileTarget reads process pid and inspects its executable (pkg/target)
+// for a profile; done releases the executable.
+func profileTarget(g *globalOptions, pid int) (_ profiles.Target, done func(), err error) {
+	procs, err := g.procs()
 	if err != nil {
-		return err
-	}
-	proc, err := procs.Get(pid)
-	if err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return fmt.Errorf("no process with pid %d", pid)
-		}
-		return err
+		return profiles.Target{}, nil, err
 	}
 	cache := goexe.NewCache(1)
-	defer cache.Close()
-	b, err := cache.ForPID(pid, g.procRoot)
+	p, b, err := target.Inspect(target.Config{PID: pid, Procs: procs, Cache: cache})
 	if err != nil {
-		return inspectErr(pid, proc.Comm, err)
+		cache.Close()
+		return profiles.Target{}, nil, err
 	}
-	maps, err := procs.ExeMappings(pid)
+	return profiles.Target{PID: pid, Procs: procs, Binary: b, Process: &p}, func() { cache.Close() }, nil
+}
+
+func runProfile(cmd *cobra.Command, g *globalOptions, o *profileOptions, pid int) error {
+	t, done, err := profileTarget(g, pid)
 	if err != nil {
-		return fmt.Errorf("reading mappings of pid %d: %w", pid, err)
+		return err
 	}
-	bias, err := exeLoadBias(b, maps)
-	if err != nil {
-		return fmt.Errorf("pid %d: %w", pid, err)
-	}
-	mem, err := procmem.OpenWith(pid, procmem.Options{ProcRoot: g.procRoot})
-	if err != nil {
-		return fmt.Errorf("opening memory of pid %d: %w", pid, err)
-	}
-	defer mem.Close()
-	snap, err := heapprof.Read(b, mem, bias, heapprof.Options{MaxBuckets: o.maxBuckets})
+	defer done()
+	// The command line reads the whole profile: no read budget.
+	h, err := profiles.Heap(t, profiles.Options{MaxBytes: math.MaxInt64, MaxBuckets: o.maxBuckets})
 	var nr *heapprof.NotRecordedError
 	switch {
 	case errors.As(err, &nr):
-		return fmt.Errorf("pid %d does not record a heap profile (%s)", pid, nr.Reason)
+		return explain(err, "pid %d does not record a heap profile (%s)", pid, nr.Reason)
 	case err != nil:
-		return fmt.Errorf("reading the heap profile of pid %d (%s, %s): %w", pid, proc.Comm, b.GoVersion, err)
+		return err
 	}
-	prof := snap.Profile(b, bias, exeMappings(b, maps))
-	if err := writeProfile(cmd, o.out, prof.Write); err != nil {
+	if err := writeProfile(cmd, o.out, h.Profile.Write); err != nil {
 		return err
 	}
 	var inuse int64
-	for _, s := range prof.Sample {
+	for _, s := range h.Profile.Sample {
 		inuse += s.Value[3]
 	}
+	snap, comm, version := h.Snapshot, t.Process.Comm, t.Binary.GoVersion
 	stderr := cmd.ErrOrStderr()
 	fmt.Fprintf(stderr, "memsight: heap profile of pid %d (%s, %s) written to %s: %d allocation sites, %s in use as of the last GC (sampled every %s)\n",
-		pid, proc.Comm, b.GoVersion, o.out, len(snap.Records), term.HumanBytes(uint64(inuse)), term.HumanBytes(uint64(snap.Rate)))
+		pid, comm, version, o.out, len(snap.Records), term.HumanBytes(uint64(inuse)), term.HumanBytes(uint64(snap.Rate)))
 	if snap.Truncated {
 		fmt.Fprintf(stderr, "memsight: warning: stopped after %d allocation sites (--max-buckets): the profile is incomplete\n", len(snap.Records))
 	}
@@ -121,31 +113,6 @@ func runProfile(cmd *cobra.Command, g *globalOptions, o *profileOptions, pid int
 		fmt.Fprintln(stderr, "memsight: warning: the process completed GC cycles while the profile was read: some sites may be one cycle ahead")
 	}
 	return nil
-}
-
-// exeLoadBias computes the load bias of a PIE from its first PT_LOAD.
-func exeLoadBias(b *goexe.Binary, maps []process.Mapping) (uint64, error) {
-	if !b.PIE {
-		return 0, nil
-	}
-	if len(b.Segments) > 0 {
-		if bias, ok := process.LoadBias(maps, b.Segments[0].Vaddr, b.Segments[0].Off); ok {
-			return bias, nil
-		}
-	}
-	return 0, errors.New("no mapping of its executable at file offset 0 (cannot compute the load bias)")
-}
-
-// exeMappings returns the executable mappings of the main executable.
-func exeMappings(b *goexe.Binary, maps []process.Mapping) []heapprof.Mapping {
-	id := heapprof.BuildID(b)
-	var out []heapprof.Mapping
-	for _, m := range maps {
-		if strings.Contains(m.Perms, "x") {
-			out = append(out, heapprof.Mapping{Start: m.Start, Limit: m.End, Offset: m.Offset, File: m.Path, BuildID: id})
-		}
-	}
-	return out
 }
 
 func writeProfile(cmd *cobra.Command, path string, write func(io.Writer) error) error {
@@ -161,17 +128,4 @@ func writeProfile(cmd *cobra.Command, path string, write func(io.Writer) error) 
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	return f.Close()
-}
-
-// inspectErr explains why the executable of a process could not be used.
-func inspectErr(pid int, comm string, err error) error {
-	switch {
-	case errors.Is(err, goexe.ErrNotGo):
-		return fmt.Errorf("pid %d (%s) is not a Go process", pid, comm)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("opening the executable of pid %d (%s): %w: run as root or grant CAP_SYS_PTRACE", pid, comm, err)
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("no process with pid %d", pid)
-	}
-	return fmt.Errorf("inspecting pid %d (%s): %w", pid, comm, err)
 }

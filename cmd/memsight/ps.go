@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -24,11 +23,11 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 			if err := checkOutput(output); err != nil {
 				return err
 			}
-			procs, err := process.New(process.Config{ProcRoot: g.procRoot})
+			procs, err := g.procs()
 			if err != nil {
 				return err
 			}
-			res, err := observe.Inventory(cmd.Context(), procs, goexe.NewCache(256), g.procRoot, os.Getpid())
+			res, err := observe.Inventory(cmd.Context(), procs, goexe.NewCache(256), os.Getpid())
 			if err != nil {
 				return err
 			}
@@ -37,8 +36,8 @@ func newPsCmd(g *globalOptions) *cobra.Command {
 				// sandbox, say) is normal; only a missing capability is news.
 				missing, _ := process.MissingCapabilities(g.procRoot, "CAP_SYS_PTRACE")
 				if len(missing) > 0 {
-					msg := fmt.Sprintf("%d processes could not be inspected (permission denied): run as root or grant %s",
-						res.Denied, strings.Join(missing, ", "))
+					msg := fmt.Sprintf("%d processes could not be inspected (permission denied; pid %d, for one: %s)",
+						res.Denied, res.DeniedPID, procs.Denied(res.DeniedPID, process.ReadAccess))
 					if len(res.Processes) == 0 {
 						return fmt.Errorf("%s; no Go process visible", msg)
 					}

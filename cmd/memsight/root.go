@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/memsight/memsight/pkg/process"
 )
 
 // globalOptions are the flags every subcommand shares.
@@ -26,6 +28,16 @@ func (g *globalOptions) logger() *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// procs reads the procfs at --path.procfs: every command reaches processes
+// through it (pkg/target).
+func (g *globalOptions) procs() (*process.Reader, error) {
+	p, err := process.New(process.Config{ProcRoot: g.procRoot})
+	if err != nil {
+		return nil, fmt.Errorf("--path.procfs: %w", err)
+	}
+	return p, nil
 }
 
 func newRootCmd(version buildVersion) *cobra.Command {
@@ -64,6 +76,21 @@ func (u usageError) Error() string { return u.err.Error() }
 func (u usageError) Unwrap() error { return u.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// explained is an error with a message of its own over the error it
+// explains, which stays in the chain.
+type explained struct {
+	msg string
+	err error
+}
+
+func (e explained) Error() string { return e.msg }
+func (e explained) Unwrap() error { return e.err }
+
+// explain words err as format says, keeping err in the chain.
+func explain(err error, format string, a ...any) error {
+	return explained{fmt.Sprintf(format, a...), err}
+}
 
 func exitCode(err error) int {
 	var u usageError

@@ -12,7 +12,6 @@ import (
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
 )
 
 // attach attaches to a Go process: the shared attachment of its binary,
@@ -60,7 +59,7 @@ func (a *Agent) open(pid int, info inspected, bin *goexe.Binary) (sess *observe.
 	}
 	mono = probe.Now()
 	cfg := observe.SharedConfig{
-		PID: pid, ProcRoot: a.cfg.ProcRoot, Logger: a.cfg.Logger, Procs: a.cfg.Procs, Probes: a.cfg.Probes,
+		PID: pid, Logger: a.cfg.Logger, Procs: a.cfg.Procs, Probes: a.cfg.Probes,
 		Binary: bin, Process: &info.proc, Trace: a.cfg.Trace, OverheadBudget: a.cfg.OverheadBudget,
 		SlowEvery: a.cfg.SlowInterval, Leaks: a.cfg.Leaks,
 	}
@@ -123,7 +122,7 @@ func (a *Agent) failAttach(pid int, info inspected, reason string, err error) {
 	a.mu.Unlock()
 	// A process that exits while being attached is no error: /proc/PID/exe
 	// of an exited (or zombie) process no longer resolves.
-	if errors.Is(err, observe.ErrExited) || errors.Is(err, os.ErrNotExist) || a.gone(pid) {
+	if errors.Is(err, process.ErrNoProcess) || errors.Is(err, os.ErrNotExist) || a.gone(pid) {
 		a.finish(pid, func(e *entry, _ time.Time) { delete(a.procs, pid) })
 		return
 	}
@@ -170,7 +169,7 @@ func probeReason(err error) string {
 // attachReason classifies an error of observe.AttachShared.
 func attachReason(err error) string {
 	switch {
-	case errors.Is(err, os.ErrPermission), errors.Is(err, procmem.ErrPermission), errors.Is(err, probe.ErrPermission):
+	case errors.Is(err, process.ErrPermission), errors.Is(err, os.ErrPermission): // probe.ErrPermission too
 		return model.ReasonPermission
 	case errors.Is(err, goexe.ErrUnsupportedGo):
 		return model.ReasonUnsupported

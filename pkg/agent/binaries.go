@@ -8,6 +8,7 @@ import (
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/observe"
 	"github.com/memsight/memsight/pkg/probe"
+	"github.com/memsight/memsight/pkg/process"
 )
 
 // shared is the probe attachment of one executable, shared by every
@@ -135,7 +136,7 @@ func (a *Agent) detach(sess *observe.SharedSession, sh *shared) {
 
 // closeSession unwatches the process and closes its memory reader.
 func (a *Agent) closeSession(sess *observe.SharedSession) {
-	if err := sess.Close(); err != nil && !errors.Is(err, observe.ErrExited) {
+	if err := sess.Close(); err != nil && !errors.Is(err, process.ErrNoProcess) {
 		a.log.Debug("closing session", "pid", sess.Process().PID, "error", err)
 	}
 }

@@ -87,7 +87,7 @@ func (a *Agent) classify(pid int) (st state, info inspected, bin *goexe.Binary, 
 	case errors.Is(err, goexe.ErrNotGo), errors.Is(err, os.ErrNotExist):
 		return stOther, info, nil, true
 	case errors.Is(err, os.ErrPermission):
-		info.reason = fmt.Sprintf("opening the executable: %v: run as root or grant CAP_SYS_PTRACE", err)
+		info.reason = a.cfg.Procs.Refused(pid, process.ReadAccess, "opening the executable", err).Error()
 		a.countError(model.ReasonPermission)
 		return stFailed, info, nil, true
 	case bin == nil && errors.Is(err, goexe.ErrUnsupportedGo):

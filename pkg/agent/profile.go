@@ -151,7 +151,7 @@ func (a *Agent) profileTarget(pid int) (profiles.Target, model.Process, error) {
 	ps := []model.Process{p}
 	a.enrichAll(ps)
 	p = ps[0]
-	return profiles.Target{PID: pid, ProcRoot: a.cfg.ProcRoot, Procs: a.cfg.Procs, Binary: bin, Comments: ProfileComments(p)}, p, nil
+	return profiles.Target{PID: pid, Procs: a.cfg.Procs, Binary: bin, Comments: ProfileComments(p)}, p, nil
 }
 
 // ProfileComments are the comments of a process's profiles: pid, comm,
@@ -176,7 +176,7 @@ func profileErr(pid int, kind string, err error) error {
 	case errors.As(err, &nr):
 		return fmt.Errorf("pid %d records no heap profile (%s): %w", pid, nr.Reason, model.ErrNoProfile)
 	case errors.Is(err, procmem.ErrBudget):
-		return fmt.Errorf("pid %d: the %s profile needs more of its memory than the read budget: %w (%v)", pid, kind, model.ErrReadBudget, err)
+		return fmt.Errorf("pid %d: the %s profile needs more of its memory than the read budget: %w (%w)", pid, kind, model.ErrReadBudget, err)
 	case errors.Is(err, procmem.ErrNoProcess):
 		return fmt.Errorf("pid %d exited: %w", pid, model.ErrNotWatched)
 	}

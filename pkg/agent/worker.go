@@ -9,6 +9,7 @@ import (
 	"github.com/memsight/memsight/pkg/detect"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/observe"
+	"github.com/memsight/memsight/pkg/process"
 )
 
 // work samples one watched process every Interval until ctx is done or the
@@ -69,7 +70,7 @@ func (a *Agent) sampleLoop(ctx context.Context, e *entry, det *detect.Detector, 
 		}
 		s, err := sample(e.sess, det)
 		switch {
-		case errors.Is(err, observe.ErrExited):
+		case errors.Is(err, process.ErrNoProcess):
 			a.stop(e, "exited")
 			return "exited"
 		case errors.Is(err, errPanic):

@@ -66,10 +66,13 @@ func ParsePodSelector(s string) (labels.Selector, error) {
 	}
 	sel, err := labels.Parse(s)
 	if err != nil {
-		return nil, fmt.Errorf("must be a Kubernetes label selector such as app=web,tier!=batch: %s", oneLine(err.Error()))
+		return nil, fmt.Errorf("must be a Kubernetes label selector such as app=web,tier!=batch: %w", oneLine{err})
 	}
 	return sel, nil
 }
 
-// oneLine joins a multi-line error message.
-func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+// oneLine is an error with its multi-line message joined into one line.
+type oneLine struct{ err error }
+
+func (o oneLine) Error() string { return strings.Join(strings.Fields(o.err.Error()), " ") }
+func (o oneLine) Unwrap() error { return o.err }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"regexp"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -31,66 +30,73 @@ func Load(path string) (*File, error) {
 // Parse strictly decodes a configuration document (see Load). An empty
 // document is an empty File.
 func Parse(b []byte) (*File, error) {
-	var f File
+	var doc yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, yamlError(err)
+	if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+		return &File{}, nil
+	} else if err != nil {
+		return nil, err // a syntax error: "yaml: line 3: ..."
 	}
-	var extra any
+	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
 		return nil, errors.New("more than one YAML document: keep a single document (remove the '---' separator)")
+	}
+	var msgs []string
+	unknownKeys(&doc, reflect.TypeFor[File](), "", &msgs)
+	var f File
+	if err := doc.Decode(&f); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, err
+		}
+		msgs = append(msgs, te.Errors...) // "line 3: cannot unmarshal !!str `soon` into time.Duration"
+	}
+	if len(msgs) > 0 {
+		return nil, errors.New(strings.Join(msgs, "; "))
 	}
 	return &f, nil
 }
 
-// unknownField matches yaml.v3's strict-decoding message.
-var unknownField = regexp.MustCompile(`^line (\d+): field (\S+) not found in type config\.(\w+)$`)
-
-// yamlError rewrites yaml.v3's errors into one line, naming unknown keys
-// with their section and the keys allowed there.
-func yamlError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+// unknownKeys lists the keys of the mapping n that have no field in the
+// struct t, with their line, their section (path) and the keys allowed
+// there, and goes down into the keys that do. Values of the wrong kind are
+// left to the decoder, which says so.
+func unknownKeys(n *yaml.Node, t reflect.Type, path string, msgs *[]string) {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
 	}
-	msgs := make([]string, 0, len(te.Errors))
-	for _, m := range te.Errors {
-		if s := unknownField.FindStringSubmatch(m); s != nil {
-			sec, keys := section(s[3])
-			m = fmt.Sprintf("line %s: unknown key %q%s (allowed: %s)", s[1], s[2], sec, strings.Join(keys, ", "))
-		}
-		msgs = append(msgs, m)
+	switch {
+	case n.Kind == yaml.DocumentNode && len(n.Content) == 1:
+		unknownKeys(n.Content[0], t, path, msgs)
+		return
+	case n.Kind == yaml.AliasNode && n.Alias != nil:
+		unknownKeys(n.Alias, t, path, msgs)
+		return
+	case n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct:
+		return
 	}
-	return errors.New(strings.Join(msgs, "; "))
-}
-
-// section returns where a config type sits (" in thresholds") and its keys.
-func section(typ string) (string, []string) {
-	var v any
-	where := ""
-	switch typ {
-	case "File":
-		v = File{}
-	case "Excludes":
-		v, where = Excludes{}, " in excludes"
-	case "Thresholds":
-		v, where = Thresholds{}, " in thresholds"
-	case "WebhookFile":
-		v, where = WebhookFile{}, " in webhook"
-	case "KubeFile":
-		v, where = KubeFile{}, " in kubernetes"
-	case "ProfilesFile":
-		v, where = ProfilesFile{}, " in profiles"
-	case "PyroscopeFile":
-		v, where = PyroscopeFile{}, " in profiles.pyroscope"
-	default:
-		return "", nil
-	}
-	t := reflect.TypeOf(v)
-	keys := make([]string, 0, t.NumField())
+	fields := map[string]reflect.Type{}
+	var keys []string
 	for i := range t.NumField() {
-		keys = append(keys, t.Field(i).Tag.Get("yaml"))
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		fields[name] = t.Field(i).Type
+		keys = append(keys, name)
 	}
-	return where, keys
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			where := ""
+			if path != "" {
+				where = " in " + path
+			}
+			*msgs = append(*msgs, fmt.Sprintf("line %d: unknown key %q%s (allowed: %s)", k.Line, k.Value, where, strings.Join(keys, ", ")))
+			continue
+		}
+		sub := k.Value
+		if path != "" {
+			sub = path + "." + k.Value
+		}
+		unknownKeys(v, ft, sub, msgs)
+	}
 }

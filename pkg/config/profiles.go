@@ -123,8 +123,9 @@ func ResolvePyroscope(f PyroscopeFile) (Pyroscope, error) {
 	return p, nil
 }
 
-// profiles validates the profiles section.
-func profiles(f ProfilesFile, bad func(key, format string, a ...any)) ProfileSettings {
+// profiles validates the profiles section; the error is the pyroscope
+// subsection's (ResolvePyroscope).
+func profiles(f ProfilesFile, bad func(key, format string, a ...any)) (ProfileSettings, error) {
 	p := ProfileSettings{ReadBudget: f.ReadBudgetBytes, Concurrency: f.Concurrency, Interval: f.Interval, HeapRing: f.HeapRingInterval,
 		EvidenceBytes: f.EvidenceBytes, EvidencePerProcess: f.EvidencePerProcess}
 	if f.ReadBudgetBytes < 0 || f.EvidenceBytes < 0 {
@@ -137,10 +138,6 @@ func profiles(f ProfilesFile, bad func(key, format string, a ...any)) ProfileSet
 		bad("profiles.interval", "must be at least 1s, got %v", f.Interval)
 	}
 	py, err := ResolvePyroscope(f.Pyroscope)
-	if err != nil {
-		key, msg, _ := strings.Cut(err.Error(), ": ")
-		bad(key, "%s", msg)
-	}
 	p.Pyroscope = py
-	return p
+	return p, err
 }

@@ -117,20 +117,31 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if f.Kubernetes.Events != nil {
 		s.Kubernetes.Events = *f.Kubernetes.Events
 	}
-	s.Profiles = profiles(f.Profiles, bad)
 	var err error
+	if s.Profiles, err = profiles(f.Profiles, bad); err != nil {
+		errs = append(errs, err)
+	}
 	if s.Webhook, err = webhook(f.Webhook); err != nil {
 		errs = append(errs, err)
 	}
 	if len(errs) > 0 {
-		msgs := make([]string, len(errs))
-		for i, e := range errs {
-			msgs[i] = e.Error()
-		}
-		return Settings{}, errors.New(strings.Join(msgs, "; "))
+		return Settings{}, joined(errs)
 	}
 	return s, nil
 }
+
+// joined is errors.Join on one line: the messages separated by "; ".
+type joined []error
+
+func (j joined) Error() string {
+	msgs := make([]string, len(j))
+	for i, e := range j {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (j joined) Unwrap() []error { return j }
 
 // thresholds puts t's non-zero values over base.
 func thresholds(base detect.Config, t Thresholds, bad func(key, format string, a ...any)) detect.Config {

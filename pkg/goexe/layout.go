@@ -123,7 +123,7 @@ func computeLayout(b *Binary) (Layout, error) {
 	if dwarfErr != nil {
 		t, err := tableLayout(b.Version, b.Arch)
 		if err != nil {
-			return Layout{Source: "unknown"}, fmt.Errorf("struct layout: dwarf: %v; table: %w", dwarfErr, err)
+			return Layout{Source: "unknown"}, fmt.Errorf("struct layout: dwarf: %w; table: %w", dwarfErr, err)
 		}
 		l = t
 		if b.HasDWARF {

@@ -354,10 +354,7 @@ func TestCensusRunningFinalizer(t *testing.T) {
 		for _, mode := range []string{"chan", "cleanup"} {
 			t.Run(v.String()+"/"+mode, func(t *testing.T) {
 				t.Parallel()
-				tg := startTarget(t, build(t, v), "-mode="+mode, "-after=150", "-interval=100ms")
-				tg.waitLine(t, "READY ", 0, 15*time.Second)
-				r := attach(t, tg)
-				_, blocked := tg.waitLine(t, "BLOCKED", 0, 15*time.Second)
+				tg, r, blocked := startStuck(t, v, mode)
 				tg.waitLine(t, "GT ", blocked, 15*time.Second)
 				c, err := r.Census(CensusOptions{})
 				if err != nil {

@@ -3,7 +3,6 @@ package goruntime
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/memsight/memsight/pkg/testutil"
 )
@@ -15,10 +14,7 @@ func TestCleanupStuck(t *testing.T) {
 	for _, v := range testutil.Matrix(testutil.Default, testutil.Stripped, testutil.PIE, testutil.CGO) {
 		t.Run(v.String(), func(t *testing.T) {
 			t.Parallel()
-			tg := startTarget(t, build(t, v), "-mode=cleanup", "-after=150", "-interval=100ms")
-			tg.waitLine(t, "READY ", 0, 15*time.Second)
-			r := attach(t, tg)
-			_, blocked := tg.waitLine(t, "BLOCKED", 0, 15*time.Second)
+			tg, r, blocked := startStuck(t, v, "cleanup")
 			var st CleanupState
 			sampleBetweenRounds(t, tg, blocked, 2, func() (err error) {
 				st, err = r.Cleanups()

@@ -60,10 +60,7 @@ func TestFinalizerStuck(t *testing.T) {
 		for _, mode := range []string{"chan", "mutex", "busy"} {
 			t.Run(v.String()+"/"+mode, func(t *testing.T) {
 				t.Parallel()
-				tg := startTarget(t, build(t, v), "-mode="+mode, "-after=150", "-interval=100ms")
-				tg.waitLine(t, "READY ", 0, 15*time.Second)
-				r := attach(t, tg)
-				_, blocked := tg.waitLine(t, "BLOCKED", 0, 15*time.Second)
+				tg, r, blocked := startStuck(t, v, mode)
 				blockedAt := monotonicNow(t)
 				var st FinalizerState
 				sampleBetweenRounds(t, tg, blocked, 2, func() (err error) {

@@ -4,14 +4,12 @@ import (
 	"debug/dwarf"
 	"fmt"
 	"math"
-	"os"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
-	"github.com/memsight/memsight/pkg/procmem"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -148,12 +146,7 @@ func readWhileRunning(t *testing.T, r *Runtime, d time.Duration) string {
 // the heap goal needs from the binary's DWARF when the layout lacks them.
 func attachGC(t *testing.T, tg *target) *Runtime {
 	t.Helper()
-	path := fmt.Sprintf("/proc/%d/exe", tg.pid)
-	exe, err := os.Readlink(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := goexe.Open(path)
+	b, err := goexe.Open(fmt.Sprintf("/proc/%d/exe", tg.pid))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,16 +154,7 @@ func attachGC(t *testing.T, tg *target) *Runtime {
 	if _, ok := b.Layout.Off("runtime.gcControllerState.gcPercentHeapGoal"); !ok && b.HasDWARF {
 		addGoalOffsets(t, b)
 	}
-	mem, err := procmem.Open(tg.pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { mem.Close() })
-	r, err := New(b, mem, loadBias(t, tg.pid, exe, b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return r
+	return runtimeOf(t, tg.pid, b)
 }
 
 // addGoalOffsets reads the offsets of gcCtlGoal from DWARF into b's layout.

@@ -3,7 +3,6 @@ package goruntime
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/memsight/memsight/pkg/testutil"
 )
@@ -19,10 +18,7 @@ func TestRunnerCalls(t *testing.T) {
 		for _, mode := range []string{"chan", "busy", "cleanup"} {
 			t.Run(v.String()+"/"+mode, func(t *testing.T) {
 				t.Parallel()
-				tg := startTarget(t, build(t, v), "-mode="+mode, "-after=150", "-interval=100ms")
-				tg.waitLine(t, "READY ", 0, 15*time.Second)
-				r := attach(t, tg)
-				_, blocked := tg.waitLine(t, "BLOCKED", 0, 15*time.Second)
+				tg, r, blocked := startStuck(t, v, mode)
 				if mode == "cleanup" {
 					checkCleanupRunner(t, r)
 					return

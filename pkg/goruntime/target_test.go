@@ -4,9 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -14,6 +12,7 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
+	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
 	"github.com/memsight/memsight/pkg/testutil"
 )
@@ -139,46 +138,53 @@ func parseGT(t *testing.T, s string) gt {
 // attach opens the target's binary, memory and runtime as memsight would.
 func attach(t *testing.T, tg *target) *Runtime {
 	t.Helper()
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", tg.pid))
-	if err != nil {
-		t.Fatal(err)
-	}
 	b, err := goexe.Open(fmt.Sprintf("/proc/%d/exe", tg.pid))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { b.Close() })
-	mem, err := procmem.Open(tg.pid)
+	return runtimeOf(t, tg.pid, b)
+}
+
+// runtimeOf reads process pid, whose executable is b, through its memory
+// at the load bias of its mappings (what pkg/target does; this package's
+// tests cannot import it).
+func runtimeOf(t *testing.T, pid int, b *goexe.Binary) *Runtime {
+	t.Helper()
+	procs, err := process.New(process.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	maps, err := procs.ExeMappings(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bias, ok := process.LoadBias(maps, b.Segments[0].Vaddr, b.Segments[0].Off)
+	if !ok {
+		t.Fatalf("pid %d: its executable is not mapped at offset 0", pid)
+	}
+	mem, err := procmem.Open(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { mem.Close() })
-	r, err := New(b, mem, loadBias(t, tg.pid, exe, b))
+	r, err := New(b, mem, bias)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-// loadBias: start of the exe mapping at file offset 0 minus (first PT_LOAD
-// vaddr - its offset).
-func loadBias(t *testing.T, pid int, exe string, b *goexe.Binary) uint64 {
+// startStuck starts finstuck in mode (chan, mutex, busy, cleanup: how its
+// finalizer or cleanup gets stuck after 150 objects) and reads it; blocked
+// is the index of its BLOCKED line.
+func startStuck(t *testing.T, v testutil.Variant, mode string) (tg *target, r *Runtime, blocked int) {
 	t.Helper()
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/maps", pid))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(string(data), "\n") {
-		f := strings.Fields(l)
-		if len(f) < 6 || f[5] != exe || f[2] != "00000000" {
-			continue
-		}
-		start, _ := strconv.ParseUint(strings.Split(f[0], "-")[0], 16, 64)
-		seg := b.Segments[0]
-		return start - (seg.Vaddr - seg.Off)
-	}
-	t.Fatalf("pid %d: %s not mapped at offset 0", pid, exe)
-	return 0
+	tg = startTarget(t, build(t, v), "-mode="+mode, "-after=150", "-interval=100ms")
+	tg.waitLine(t, "READY ", 0, 15*time.Second)
+	r = attach(t, tg)
+	_, blocked = tg.waitLine(t, "BLOCKED", 0, 15*time.Second)
+	return tg, r, blocked
 }
 
 // build builds finstuck for a variant.

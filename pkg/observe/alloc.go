@@ -99,7 +99,7 @@ func (s *Session) attachAlloc() error {
 		s.log.Info("allocation probe not attached", "point", name, "reason", why)
 	}
 	att, err := s.cfg.Probes.AttachAlloc(probe.AllocTarget{
-		ExePath:   filepath.Join(s.cfg.ProcRoot, strconv.Itoa(s.cfg.PID), "exe"),
+		ExePath:   filepath.Join(s.cfg.Procs.Root(), strconv.Itoa(s.cfg.PID), "exe"),
 		PID:       s.cfg.PID,
 		Arch:      s.bin.Arch,
 		Probes:    probes,

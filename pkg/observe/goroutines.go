@@ -1,15 +1,13 @@
 package observe
 
 import (
-	"errors"
-	"fmt"
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 // Bounds of the goroutine census taken with every sample. A census reads
@@ -71,11 +69,11 @@ func goroutinesOf(c *model.Census) *model.Goroutines {
 
 // CensusConfig configures a one-off goroutine census of a process.
 type CensusConfig struct {
-	PID      int
-	ProcRoot string // default /proc
-	Procs    *process.Reader
-	Cache    *goexe.Cache
-	Options  goruntime.CensusOptions
+	PID int
+	// Procs reads /proc; its procfs root is the one every read uses.
+	Procs   *process.Reader
+	Cache   *goexe.Cache
+	Options goruntime.CensusOptions
 }
 
 // CensusResult is a census with the process and binary it was taken of.
@@ -88,25 +86,14 @@ type CensusResult struct {
 // GoroutineCensus counts the goroutines of a process from its memory only:
 // no probes, no BPF, nothing written to the target. Errors name what to do.
 func GoroutineCensus(cfg CensusConfig) (CensusResult, error) {
-	o, err := openOneOff(cfg.PID, cfg.ProcRoot, cfg.Procs, cfg.Cache)
-	res := CensusResult{Process: o.proc, Binary: o.bin}
+	t, err := target.Open(target.Config{PID: cfg.PID, Procs: cfg.Procs, Cache: cfg.Cache})
 	if err != nil {
-		return res, err
+		return CensusResult{}, err
 	}
-	defer o.mem.Close()
-	if res.Census, err = o.rt.Census(cfg.Options); err != nil {
-		return res, memError(cfg.PID, o.proc.Comm, err)
+	defer t.Close()
+	res := CensusResult{Process: t.Process, Binary: t.Binary}
+	if res.Census, err = t.Runtime.Census(cfg.Options); err != nil {
+		return res, t.Err("goroutine census", err)
 	}
 	return res, nil
-}
-
-// memError words an error reading a process's memory.
-func memError(pid int, comm string, err error) error {
-	switch {
-	case errors.Is(err, procmem.ErrPermission):
-		return fmt.Errorf("reading the memory of pid %d (%s): permission denied: run as root or grant CAP_SYS_PTRACE", pid, comm)
-	case errors.Is(err, procmem.ErrNoProcess):
-		return fmt.Errorf("pid %d (%s) exited", pid, comm)
-	}
-	return fmt.Errorf("goroutine census of pid %d (%s): %w", pid, comm, err)
 }

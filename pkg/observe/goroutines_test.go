@@ -6,10 +6,9 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
-	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 	"github.com/memsight/memsight/pkg/testutil"
 )
 
@@ -37,18 +36,11 @@ func TestGoroutines(t *testing.T) {
 	}
 
 	// A Session's sample, without probes.
-	s := &Session{cfg: AttachConfig{PID: tg.Pid, ProcRoot: "/proc", Procs: procs}, bin: res.Binary}
-	if s.bias, err = s.loadBias(); err != nil {
+	s := &Session{cfg: AttachConfig{PID: tg.Pid, Procs: procs}}
+	if err := s.open(target.Config{PID: tg.Pid, Procs: procs, Binary: res.Binary}); err != nil {
 		t.Fatal(err)
 	}
-	mem, err := procmem.Open(tg.Pid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mem.Close()
-	if s.rt, err = goruntime.New(s.bin, mem, s.bias); err != nil {
-		t.Fatal(err)
-	}
+	defer s.Close()
 	out := &model.Sample{Unknown: map[string]string{}}
 	s.goroutines(out, time.Now())
 	g := out.Goroutines

@@ -16,15 +16,17 @@ import (
 type InventoryResult struct {
 	Processes []model.GoProcess
 	// Denied counts processes whose executable could not be opened for lack
-	// of privileges (they may or may not be Go processes).
-	Denied int
+	// of privileges (they may or may not be Go processes); DeniedPID is the
+	// first of them (process.Reader.Denied says why).
+	Denied    int
+	DeniedPID int
 }
 
 // Inventory lists the Go processes visible through procs, inspecting each
 // executable once per binary through cache. Non-Go processes and processes
 // that exit during the scan are left out; a malformed binary is listed as
 // not attachable with the reason.
-func Inventory(ctx context.Context, procs *process.Reader, cache *goexe.Cache, procRoot string, self int) (InventoryResult, error) {
+func Inventory(ctx context.Context, procs *process.Reader, cache *goexe.Cache, self int) (InventoryResult, error) {
 	list, err := procs.List(ctx)
 	if err != nil {
 		return InventoryResult{}, fmt.Errorf("listing processes: %w", err)
@@ -37,7 +39,7 @@ func Inventory(ctx context.Context, procs *process.Reader, cache *goexe.Cache, p
 		if p.PID == self {
 			continue
 		}
-		b, err := cache.ForPID(p.PID, procRoot)
+		b, err := cache.ForPID(p.PID, procs.Root())
 		gp := model.GoProcess{
 			PID: p.PID, Comm: p.Comm, Exe: p.Exe, RSSBytes: p.RSS,
 			ContainerID: p.ContainerID, PodUID: p.PodUID,
@@ -46,6 +48,9 @@ func Inventory(ctx context.Context, procs *process.Reader, cache *goexe.Cache, p
 		case errors.Is(err, goexe.ErrNotGo), errors.Is(err, os.ErrNotExist):
 			continue
 		case errors.Is(err, os.ErrPermission):
+			if res.Denied == 0 {
+				res.DeniedPID = p.PID
+			}
 			res.Denied++
 			continue
 		case b == nil && err != nil:

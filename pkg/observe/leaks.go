@@ -12,7 +12,7 @@ import (
 	"github.com/memsight/memsight/pkg/goruntime/leak"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 // LeakScan configures the goroutine-leak verdict of a Session (see
@@ -153,11 +153,11 @@ func leaksOf(rep *model.LeakReport, now time.Time) *model.GoroutineLeaks {
 
 // LeakScanConfig configures a one-off goroutine-leak scan of a process.
 type LeakScanConfig struct {
-	PID      int
-	ProcRoot string // default /proc
-	Procs    *process.Reader
-	Cache    *goexe.Cache
-	Leak     leak.Config
+	PID int
+	// Procs reads /proc; its procfs root is the one every read uses.
+	Procs *process.Reader
+	Cache *goexe.Cache
+	Leak  leak.Config
 }
 
 // LeakScanResult is a verdict with the process and binary it was taken of.
@@ -170,29 +170,21 @@ type LeakScanResult struct {
 // ScanLeaks runs the goroutine-leak verdict on a process once, from its
 // memory only (two marks; see leak.Marker.Scan). Errors name what to do.
 func ScanLeaks(ctx context.Context, cfg LeakScanConfig) (LeakScanResult, error) {
-	o, err := openOneOff(cfg.PID, cfg.ProcRoot, cfg.Procs, cfg.Cache)
-	res := LeakScanResult{Process: o.proc, Binary: o.bin}
+	t, err := target.Open(target.Config{PID: cfg.PID, Procs: cfg.Procs, Cache: cfg.Cache})
 	if err != nil {
-		return res, err
+		return LeakScanResult{}, err
 	}
-	defer o.mem.Close()
-	m, err := leak.New(o.bin, o.rt, o.mem, o.bias, cfg.Leak)
+	defer t.Close()
+	res := LeakScanResult{Process: t.Process, Binary: t.Binary}
+	m, err := leak.New(t.Binary, t.Runtime, t.Mem, t.Bias, cfg.Leak)
 	if err != nil {
-		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, o.proc.Comm, o.bin.GoVersion, err)
+		return res, fmt.Errorf("goroutine leak verdict of pid %d (%s, %s): %w", cfg.PID, t.Process.Comm, t.Binary.GoVersion, err)
 	}
 	if res.Report, err = m.Scan(ctx); err != nil {
 		if errors.Is(err, leak.ErrTooLarge) {
-			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, o.proc.Comm, err)
+			return res, fmt.Errorf("goroutine leak verdict of pid %d (%s): %w: raise --max-memory", cfg.PID, t.Process.Comm, err)
 		}
-		return res, leakError(cfg.PID, o.proc.Comm, err)
+		return res, t.Err("goroutine leak verdict", err)
 	}
 	return res, nil
-}
-
-// leakError words an error of a leak scan.
-func leakError(pid int, comm string, err error) error {
-	if errors.Is(err, procmem.ErrPermission) || errors.Is(err, procmem.ErrNoProcess) {
-		return memError(pid, comm, err)
-	}
-	return fmt.Errorf("goroutine leak verdict of pid %d (%s): %w", pid, comm, err)
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/memsight/memsight/pkg/process"
 )
 
-// Sample takes one sample of the process. It returns ErrExited once the
-// process is gone.
+// Sample takes one sample of the process. Once the process is gone, it
+// returns an error wrapping process.ErrNoProcess.
 func (s *Session) Sample() (*model.Sample, error) {
 	now := time.Now()
 	mono, err := goruntime.MonotonicNow()
@@ -25,7 +25,7 @@ func (s *Session) Sample() (*model.Sample, error) {
 	m, err := s.readMemory(now)
 	if err != nil {
 		if errors.Is(err, process.ErrNoProcess) {
-			return nil, ErrExited
+			return nil, exited(pid, s.proc.Comm)
 		}
 		return nil, fmt.Errorf("reading memory usage of pid %d: %w", pid, err)
 	}
@@ -51,7 +51,7 @@ func (s *Session) Sample() (*model.Sample, error) {
 		out.Unknown = nil
 	}
 	if !process.Alive(pid) {
-		return nil, ErrExited
+		return nil, exited(pid, s.proc.Comm)
 	}
 	return out, nil
 }
@@ -186,4 +186,9 @@ func calledBy(stack []goruntime.Frame, runners []string) (goruntime.Frame, bool)
 		}
 	}
 	return goruntime.Frame{}, false
+}
+
+// exited is the error of a sample or attach of a process that is gone.
+func exited(pid int, comm string) error {
+	return fmt.Errorf("pid %d (%s) exited: %w", pid, comm, process.ErrNoProcess)
 }

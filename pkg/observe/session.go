@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -14,18 +13,17 @@ import (
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
-
-// ErrExited means the observed process has exited.
-var ErrExited = errors.New("process exited")
 
 // AttachConfig configures a Session on one process.
 type AttachConfig struct {
-	PID      int
-	ProcRoot string // default /proc
-	Logger   *slog.Logger
-	Procs    *process.Reader
-	Cache    *goexe.Cache
+	PID    int
+	Logger *slog.Logger
+	// Procs reads /proc; its procfs root is the one every read uses (see
+	// pkg/target).
+	Procs *process.Reader
+	Cache *goexe.Cache
 	// Probes is needed only for the opt-in probes (Trace, AllocProbes):
 	// by default everything is read from memory and /proc, and no probe is
 	// attached to the target.
@@ -83,9 +81,6 @@ type Session struct {
 // newSession fills the defaults of cfg and returns a Session with its
 // bookkeeping set up; Attach and AttachShared then attach it.
 func newSession(cfg AttachConfig) *Session {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -106,26 +101,17 @@ func Attach(cfg AttachConfig) (_ *Session, err error) {
 			s.Close()
 		}
 	}()
-	if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return nil, fmt.Errorf("no process with pid %d", cfg.PID)
-		}
+	tc := target.Config{PID: cfg.PID, Procs: cfg.Procs, Cache: cfg.Cache}
+	p, bin, err := target.Inspect(tc)
+	if err != nil {
 		return nil, err
 	}
-	if s.bin, err = cfg.Cache.ForPID(cfg.PID, cfg.ProcRoot); err != nil {
-		return nil, inspectError(cfg.PID, s.proc.Comm, err)
+	if !bin.Attachable {
+		return nil, fmt.Errorf("pid %d (%s, %s) is not attachable: %s", cfg.PID, p.Comm, bin.GoVersion, bin.Reason)
 	}
-	if !s.bin.Attachable {
-		return nil, fmt.Errorf("pid %d (%s, %s) is not attachable: %s", cfg.PID, s.proc.Comm, s.bin.GoVersion, s.bin.Reason)
-	}
-	if s.bias, err = s.loadBias(); err != nil {
+	tc.Process, tc.Binary = &p, bin
+	if err = s.open(tc); err != nil {
 		return nil, err
-	}
-	if s.mem, err = procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot}); err != nil {
-		return nil, memOpenError(cfg.PID, s.proc.Comm, err)
-	}
-	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
-		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
 	}
 	s.startCounters()
 	if (cfg.Trace.Any() || cfg.AllocProbes != AllocOff) && cfg.Probes == nil {
@@ -140,7 +126,7 @@ func Attach(cfg AttachConfig) (_ *Session, err error) {
 		s.watched = true
 	}
 	if cfg.Trace.Any() {
-		s.att, err = cfg.Probes.Attach(ProbeTarget(cfg.ProcRoot, cfg.PID, cfg.PID, s.bin, cfg.Trace))
+		s.att, err = cfg.Probes.Attach(ProbeTarget(cfg.Procs.Root(), cfg.PID, cfg.PID, s.bin, cfg.Trace))
 		if err != nil {
 			return nil, fmt.Errorf("attaching probes to pid %d: %w", cfg.PID, err)
 		}
@@ -156,34 +142,14 @@ func Attach(cfg AttachConfig) (_ *Session, err error) {
 	return s, nil
 }
 
-func inspectError(pid int, comm string, err error) error {
-	switch {
-	case errors.Is(err, goexe.ErrNotGo):
-		return fmt.Errorf("pid %d (%s) is not a Go process", pid, comm)
-	case errors.Is(err, os.ErrPermission):
-		return fmt.Errorf("opening the executable of pid %d (%s): %w: run as root or grant CAP_SYS_PTRACE", pid, comm, err)
-	case errors.Is(err, os.ErrNotExist):
-		return fmt.Errorf("no process with pid %d", pid)
-	}
-	return fmt.Errorf("inspecting pid %d (%s): %w", pid, comm, err)
-}
-
-func (s *Session) loadBias() (uint64, error) {
-	if !s.bin.PIE {
-		return 0, nil
-	}
-	maps, err := s.cfg.Procs.ExeMappings(s.cfg.PID)
+// open opens the process (pkg/target) for the session.
+func (s *Session) open(cfg target.Config) error {
+	t, err := target.Open(cfg)
 	if err != nil {
-		return 0, fmt.Errorf("reading mappings of pid %d: %w", s.cfg.PID, err)
+		return err
 	}
-	for _, seg := range s.bin.Segments {
-		bias, ok := process.LoadBias(maps, seg.Vaddr, seg.Off)
-		if ok {
-			return bias, nil
-		}
-		break // the first PT_LOAD decides
-	}
-	return 0, fmt.Errorf("pid %d: no mapping of its executable found in /proc/%d/maps", s.cfg.PID, s.cfg.PID)
+	s.proc, s.bin, s.bias, s.mem, s.rt = t.Process, t.Binary, t.Bias, t.Mem, t.Runtime
+	return nil
 }
 
 // Binary is the inspected executable.
@@ -223,17 +189,6 @@ func ProbeTarget(procRoot string, exePID, filterPID int, bin *goexe.Binary, tr p
 		Funcs:         bin,
 		Trace:         tr,
 	}
-}
-
-// memOpenError words an error opening a process's memory.
-func memOpenError(pid int, comm string, err error) error {
-	switch {
-	case errors.Is(err, procmem.ErrNoProcess):
-		return fmt.Errorf("pid %d: %w", pid, ErrExited)
-	case errors.Is(err, procmem.ErrPermission):
-		return fmt.Errorf("opening the memory of pid %d (%s): %w: run as root or grant CAP_SYS_PTRACE", pid, comm, err)
-	}
-	return fmt.Errorf("opening the memory of pid %d (%s): %w", pid, comm, err)
 }
 
 // Close detaches the probes and closes the memory reader. Idempotent.

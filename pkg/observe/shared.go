@@ -7,11 +7,10 @@ import (
 	"time"
 
 	"github.com/memsight/memsight/pkg/goexe"
-	"github.com/memsight/memsight/pkg/goruntime"
 	"github.com/memsight/memsight/pkg/model"
 	"github.com/memsight/memsight/pkg/probe"
 	"github.com/memsight/memsight/pkg/process"
-	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 // SharedConfig configures a Session on one process of an executable whose
@@ -21,10 +20,10 @@ import (
 // the attachment belongs to the caller, who closes it after the last
 // Session on it.
 type SharedConfig struct {
-	PID      int
-	ProcRoot string // default /proc
-	Logger   *slog.Logger
-	Procs    *process.Reader
+	PID    int
+	Logger *slog.Logger
+	// Procs reads /proc; its procfs root is the one every read uses.
+	Procs *process.Reader
 	// Probes and Attachment are the opt-in probes: Attachment is the
 	// executable's shared attachment of the Trace groups, nil when none
 	// (the default: nothing is attached, and Probes may be nil too).
@@ -60,11 +59,8 @@ type SharedSession struct {
 // the PID in the probes' filter, so that its exit is reported and the
 // shared probes, if any, start counting for it. *_total values count from
 // then. Errors name what to do; an error
-// wrapping ErrExited means the process exited meanwhile.
+// wrapping process.ErrNoProcess means the process exited meanwhile.
 func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
-	if cfg.ProcRoot == "" {
-		cfg.ProcRoot = "/proc"
-	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -72,7 +68,7 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 		return nil, errors.New("observing a process on a shared attachment: Binary and Procs are required, and Probes with an Attachment")
 	}
 	s := newSession(AttachConfig{
-		PID: cfg.PID, ProcRoot: cfg.ProcRoot, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
+		PID: cfg.PID, Logger: cfg.Logger, Procs: cfg.Procs, Probes: cfg.Probes,
 		Trace: cfg.Trace, OverheadBudget: cfg.OverheadBudget, SlowEvery: cfg.SlowEvery, Leaks: cfg.Leaks,
 	})
 	s.bin = cfg.Binary
@@ -82,25 +78,17 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 			_ = ss.Close()
 		}
 	}()
-	if cfg.Process != nil {
-		s.proc = *cfg.Process
-	} else if s.proc, err = cfg.Procs.Get(cfg.PID); err != nil {
-		if errors.Is(err, process.ErrNoProcess) {
-			return nil, fmt.Errorf("pid %d: %w", cfg.PID, ErrExited)
-		}
+	tc := target.Config{PID: cfg.PID, Procs: cfg.Procs, Binary: cfg.Binary, Process: cfg.Process}
+	p, _, err := target.Inspect(tc)
+	if err != nil {
 		return nil, err
 	}
 	if !s.bin.Attachable {
-		return nil, fmt.Errorf("pid %d (%s, %s) is not attachable: %s", cfg.PID, s.proc.Comm, s.bin.GoVersion, s.bin.Reason)
+		return nil, fmt.Errorf("pid %d (%s, %s) is not attachable: %s", cfg.PID, p.Comm, s.bin.GoVersion, s.bin.Reason)
 	}
-	if s.bias, err = s.loadBias(); err != nil {
-		return nil, exitedOr(cfg.PID, err)
-	}
-	if s.mem, err = procmem.OpenWith(cfg.PID, procmem.Options{ProcRoot: cfg.ProcRoot}); err != nil {
-		return nil, memOpenError(cfg.PID, s.proc.Comm, err)
-	}
-	if s.rt, err = goruntime.New(s.bin, s.mem, s.bias); err != nil {
-		return nil, fmt.Errorf("reading the runtime of pid %d: %w", cfg.PID, err)
+	tc.Process = &p
+	if err = s.open(tc); err != nil {
+		return nil, err
 	}
 	s.startCounters()
 	// Watched, the process's exit is reported by the probes' exit event
@@ -118,18 +106,10 @@ func AttachShared(cfg SharedConfig) (_ *SharedSession, err error) {
 	// A process that exited before Watch left no exit event to forget it:
 	// check, so the caller does not keep a watch on a dead PID.
 	if !process.Alive(cfg.PID) {
-		return nil, fmt.Errorf("pid %d: %w", cfg.PID, ErrExited)
+		return nil, exited(cfg.PID, s.proc.Comm)
 	}
 	s.started = time.Now()
 	return ss, nil
-}
-
-// exitedOr turns an error about a vanished process into ErrExited.
-func exitedOr(pid int, err error) error {
-	if errors.Is(err, process.ErrNoProcess) || !process.Alive(pid) {
-		return fmt.Errorf("pid %d: %w (%w)", pid, ErrExited, err)
-	}
-	return err
 }
 
 // Sample takes one sample of the process, as Session.Sample.

@@ -16,11 +16,21 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/memsight/memsight/pkg/model"
+	"github.com/memsight/memsight/pkg/process"
 )
 
 // ErrPermission means the kernel refused to load or attach BPF: memsight needs
-// root, or CAP_BPF and CAP_PERFMON.
-var ErrPermission = errors.New("not permitted to use BPF: needs root, or CAP_BPF and CAP_PERFMON (see deploy/)")
+// root, or CAP_BPF and CAP_PERFMON. It matches process.ErrPermission too,
+// memsight's one sentinel for a refused access.
+var ErrPermission error = bpfPermission{}
+
+type bpfPermission struct{}
+
+func (bpfPermission) Error() string {
+	return "not permitted to use BPF: needs root, or CAP_BPF and CAP_PERFMON (see deploy/)"
+}
+
+func (bpfPermission) Is(target error) bool { return target == process.ErrPermission }
 
 // Config configures Probes.
 type Config struct {

@@ -14,6 +14,12 @@
 // being read is reported as ErrNoProcess by Get and skipped by List; it is
 // never an error for a listing.
 //
+// Errors branch on two sentinels, the pipeline's only ones for them:
+// ErrNoProcess (the process is gone) and ErrPermission (the kernel refused
+// access). Reader.Denied says what refused an access, going through the
+// kernel's ptrace access checks with what procfs shows: user namespaces,
+// uids, dumpability, capabilities, Yama.
+//
 // Package process does not parse executables: the ELF program headers that
 // LoadBias needs come from the caller (pkg/goexe), and nothing here opens an
 // executable's contents. It does not read process memory either (see

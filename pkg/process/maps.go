@@ -102,7 +102,7 @@ func LoadBias(maps []Mapping, firstLoadVaddr, firstLoadOff uint64) (bias uint64,
 // executable (kernel thread, zombie).
 func (r *Reader) exeErr(pid int, err error) error {
 	if !vanished(err) {
-		return fmt.Errorf("reading executable of pid %d: %w", pid, err)
+		return fmt.Errorf("reading executable of pid %d: %w", pid, permission(err))
 	}
 	if _, serr := os.Stat(r.path(pid)); serr != nil {
 		return noProcess(pid)

@@ -16,7 +16,9 @@ import (
 )
 
 // ErrNoProcess means the process does not exist (any more), or the PID names
-// a thread rather than a process.
+// a thread rather than a process. It is memsight's one sentinel for "the
+// process is gone": pkg/procmem's ErrNoProcess is this error, and every
+// later stage (pkg/target, pkg/observe, pkg/profiles) wraps it.
 var ErrNoProcess = errors.New("no such process")
 
 // userHZ is the unit of the time fields of /proc/PID/stat. It is 100 on every
@@ -73,14 +75,14 @@ func New(cfg Config) (*Reader, error) {
 	}
 	pfs, err := procfs.NewFS(root)
 	if err != nil {
-		return nil, fmt.Errorf("opening procfs at %s: %w", root, err)
+		return nil, fmt.Errorf("no procfs at %s: %w", root, pathError(err))
 	}
 	st, err := pfs.Stat()
 	if err != nil {
-		return nil, fmt.Errorf("reading boot time from %s: %w", filepath.Join(root, "stat"), err)
+		return nil, fmt.Errorf("no procfs at %s: %w", root, pathError(err))
 	}
 	if st.BootTime == 0 {
-		return nil, fmt.Errorf("reading boot time from %s: no btime line", filepath.Join(root, "stat"))
+		return nil, fmt.Errorf("no procfs at %s: no btime line in %s", root, filepath.Join(root, "stat"))
 	}
 	return &Reader{root: root, fs: pfs, boot: time.Unix(int64(st.BootTime), 0)}, nil
 }
@@ -214,8 +216,17 @@ func (r *Reader) proc(pid int) (procfs.Proc, error) {
 
 // path returns the path of a file of pid under the procfs root.
 func (r *Reader) path(pid int, elem ...string) string {
-	return filepath.Join(append([]string{r.root, strconv.Itoa(pid)}, elem...)...)
+	return r.pathOf(append([]string{strconv.Itoa(pid)}, elem...)...)
 }
+
+// pathOf returns the path of a file under the procfs root.
+func (r *Reader) pathOf(elem ...string) string {
+	return filepath.Join(append([]string{r.root}, elem...)...)
+}
+
+// Root is the procfs mount point the Reader reads (Config.ProcRoot): every
+// stage that reaches a process through /proc uses this one.
+func (r *Reader) Root() string { return r.root }
 
 // fdCount counts the open file descriptors of pp: -1 when the fd directory
 // is unreadable, ErrNoProcess when the process is gone.
@@ -259,7 +270,17 @@ func readErr(pid int, file string, err error) error {
 		return noProcess(pid)
 	}
 	if file == "" {
-		return fmt.Errorf("opening pid %d: %w", pid, err)
+		return fmt.Errorf("opening pid %d: %w", pid, permission(err))
 	}
-	return fmt.Errorf("reading %s of pid %d: %w", file, pid, err)
+	return fmt.Errorf("reading %s of pid %d: %w", file, pid, permission(err))
+}
+
+// pathError digs the *fs.PathError ("open /x/stat: no such file or
+// directory") out of a procfs error, whose own wording repeats the path.
+func pathError(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return err
 }

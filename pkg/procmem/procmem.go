@@ -9,6 +9,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/memsight/memsight/pkg/process"
 )
 
 // Reader reads the memory of one process. ReadMemory fills buf from the
@@ -21,10 +23,12 @@ type Reader interface {
 // Sentinel errors; every error of this package wraps one of them or a
 // system error.
 var (
-	// ErrNoProcess means the process does not exist (any more).
-	ErrNoProcess = errors.New("no such process")
-	// ErrPermission means the kernel refused access to the process's memory.
-	ErrPermission = errors.New("permission denied reading process memory")
+	// ErrNoProcess means the process does not exist (any more). It is
+	// process.ErrNoProcess: one sentinel for the whole pipeline.
+	ErrNoProcess = process.ErrNoProcess
+	// ErrPermission means the kernel refused access to the process's
+	// memory. It is process.ErrPermission.
+	ErrPermission = process.ErrPermission
 	// ErrFault means the address range is not (entirely) mapped in the target.
 	ErrFault = errors.New("address not mapped in the target process")
 )

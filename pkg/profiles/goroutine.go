@@ -1,7 +1,6 @@
 package profiles
 
 import (
-	"fmt"
 	"strconv"
 	"time"
 
@@ -37,18 +36,18 @@ func Goroutine(t Target, o Options) (*GoroutineProfile, error) {
 		return nil, err
 	}
 	defer r.close()
-	rt, err := goruntime.New(t.Binary, r.mem, r.bias)
+	rt, err := r.t.NewRuntime(r.mem)
 	if err != nil {
-		return nil, fmt.Errorf("reading the runtime of pid %d: %w", t.PID, err)
+		return nil, err
 	}
 	c, err := rt.Census(goruntime.CensusOptions{
 		MaxGoroutines: o.MaxGoroutines, Stacks: true, MaxStacks: o.MaxStacks, OldestWaiters: -1, TopSites: 1,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("reading the goroutines of pid %d: %w", t.PID, err)
+		return nil, r.t.Err("reading the goroutines", err)
 	}
 	now := time.Now()
-	b := newGoroutineBuilder(t.Binary, r.bias, r.maps)
+	b := newGoroutineBuilder(t.Binary, r.t.Bias, r.maps)
 	for _, g := range c.Stacks {
 		b.add(g)
 	}

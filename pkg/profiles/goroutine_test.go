@@ -40,7 +40,7 @@ func TestGoroutineMatchesOwnProfile(t *testing.T) {
 				t.Fatalf("parsing the target's own profile: %v", err)
 			}
 			time.Sleep(100 * time.Millisecond) // main goes back to its select
-			g, err := Goroutine(target(t, exe, tg.Pid), Options{})
+			g, err := Goroutine(testTarget(t, exe, tg.Pid), Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

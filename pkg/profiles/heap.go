@@ -36,11 +36,11 @@ func Heap(t Target, o Options) (*HeapProfile, error) {
 		return nil, err
 	}
 	defer r.close()
-	snap, err := heapprof.Read(t.Binary, r.mem, r.bias, heapprof.Options{MaxBuckets: o.MaxBuckets})
+	snap, err := heapprof.Read(t.Binary, r.mem, r.t.Bias, heapprof.Options{MaxBuckets: o.MaxBuckets})
 	if err != nil {
-		return nil, fmt.Errorf("reading the heap profile of pid %d: %w", t.PID, err)
+		return nil, r.t.Err("reading the heap profile", err)
 	}
-	h := &HeapProfile{Snapshot: snap, ReadBytes: r.mem.Used(), bin: t.Binary, bias: r.bias, maps: r.maps, comments: t.Comments}
+	h := &HeapProfile{Snapshot: snap, ReadBytes: r.mem.Used(), bin: t.Binary, bias: r.t.Bias, maps: r.maps, comments: t.Comments}
 	h.Profile = h.build(snap)
 	return h, nil
 }
@@ -79,9 +79,9 @@ func HeapCounts(t Target, o Options) (Counts, int64, error) {
 		return Counts{}, 0, err
 	}
 	defer r.close()
-	snap, err := heapprof.Read(t.Binary, r.mem, r.bias, heapprof.Options{MaxBuckets: o.MaxBuckets})
+	snap, err := heapprof.Read(t.Binary, r.mem, r.t.Bias, heapprof.Options{MaxBuckets: o.MaxBuckets})
 	if err != nil {
-		return Counts{}, r.mem.Used(), fmt.Errorf("reading the heap profile of pid %d: %w", t.PID, err)
+		return Counts{}, r.mem.Used(), r.t.Err("reading the heap profile", err)
 	}
 	return countsOf(snap), r.mem.Used(), nil
 }

@@ -22,7 +22,7 @@ func TestHeapTopIsLeaker(t *testing.T) {
 			exe := testutil.BuildTarget(t, "heapleak", v)
 			tg := testutil.StartTarget(t, exe)
 			tg.WaitLine(t, "READY", 20*time.Second)
-			tt := target(t, exe, tg.Pid)
+			tt := testTarget(t, exe, tg.Pid)
 			h, err := Heap(tt, Options{})
 			if err != nil {
 				t.Fatal(err)
@@ -55,7 +55,7 @@ func TestHeapDiff(t *testing.T) {
 	exe := testutil.BuildTarget(t, "heapleak", testutil.Variant{Toolchain: testutil.GoInstalled, Mode: testutil.Default})
 	tg := testutil.StartTarget(t, exe, "-memprofilerate", "4096")
 	tg.WaitLine(t, "READY", 20*time.Second)
-	tt := target(t, exe, tg.Pid)
+	tt := testTarget(t, exe, tg.Pid)
 	early, err := Heap(tt, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,8 @@ import (
 	"github.com/memsight/memsight/pkg/process"
 )
 
-// target returns the profiles.Target of a running test target.
-func target(t *testing.T, exe string, pid int) Target {
+// testTarget returns the profiles.Target of a running test target.
+func testTarget(t *testing.T, exe string, pid int) Target {
 	t.Helper()
 	b, err := goexe.Open(exe)
 	if err != nil {

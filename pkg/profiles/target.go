@@ -2,13 +2,13 @@ package profiles
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/memsight/memsight/pkg/goexe"
 	"github.com/memsight/memsight/pkg/heapprof"
 	"github.com/memsight/memsight/pkg/process"
 	"github.com/memsight/memsight/pkg/procmem"
+	"github.com/memsight/memsight/pkg/target"
 )
 
 // DefaultMaxBytes is the default read budget of one profile: a heap
@@ -19,11 +19,16 @@ const DefaultMaxBytes = 64 << 20
 
 // Target is the process to profile.
 type Target struct {
-	PID      int
-	ProcRoot string // default /proc
-	Procs    *process.Reader
-	// Binary is the process's executable, as goexe.Cache.ForPID returned it.
+	PID int
+	// Procs reads /proc; its procfs root is the one every read uses (see
+	// pkg/target).
+	Procs *process.Reader
+	// Binary is the process's executable, as goexe.Cache.ForPID (or
+	// target.Inspect) returned it.
 	Binary *goexe.Binary
+	// Process, when set, is the process as the caller already read it
+	// (target.Inspect); nil reads it.
+	Process *process.Process
 	// Comments are added to the profile (pprof shows them with -comments):
 	// "pid=123", "pod=web-0", ...
 	Comments []string
@@ -46,49 +51,27 @@ type Options struct {
 
 // reader is what one profile reads the target with.
 type reader struct {
-	mem    *procmem.Budget
-	closer *procmem.Process
-	bias   uint64
-	maps   []heapprof.Mapping
+	t    *target.Target
+	mem  *procmem.Budget
+	maps []heapprof.Mapping
 }
 
-func (r *reader) close() { r.closer.Close() }
+func (r *reader) close() { r.t.Close() }
 
-// open prepares reading t: its executable mappings, the load bias and a
-// memory reader of its own bounded by o.MaxBytes.
+// open opens t (pkg/target) with a memory reader of the profile's own,
+// bounded by o.MaxBytes.
 func (t Target) open(o Options) (*reader, error) {
 	if t.Binary == nil || t.Procs == nil {
 		return nil, errors.New("profiles: Target needs Binary and Procs")
 	}
-	maps, err := t.Procs.ExeMappings(t.PID)
+	tg, err := target.Open(target.Config{PID: t.PID, Procs: t.Procs, Binary: t.Binary, Process: t.Process})
 	if err != nil {
-		return nil, fmt.Errorf("reading the mappings of pid %d: %w", t.PID, err)
-	}
-	bias, err := loadBias(t.Binary, maps)
-	if err != nil {
-		return nil, fmt.Errorf("pid %d: %w", t.PID, err)
-	}
-	p, err := procmem.OpenWith(t.PID, procmem.Options{ProcRoot: t.ProcRoot})
-	if err != nil {
-		return nil, fmt.Errorf("opening the memory of pid %d: %w", t.PID, err)
+		return nil, err
 	}
 	if o.MaxBytes <= 0 {
 		o.MaxBytes = DefaultMaxBytes
 	}
-	return &reader{mem: procmem.NewBudget(p, o.MaxBytes), closer: p, bias: bias, maps: exeMappings(t.Binary, maps)}, nil
-}
-
-// loadBias computes a PIE's load bias from its first PT_LOAD.
-func loadBias(b *goexe.Binary, maps []process.Mapping) (uint64, error) {
-	if !b.PIE {
-		return 0, nil
-	}
-	if len(b.Segments) > 0 {
-		if bias, ok := process.LoadBias(maps, b.Segments[0].Vaddr, b.Segments[0].Off); ok {
-			return bias, nil
-		}
-	}
-	return 0, errors.New("no mapping of its executable at file offset 0 (cannot compute the load bias)")
+	return &reader{t: tg, mem: procmem.NewBudget(tg.Mem, o.MaxBytes), maps: exeMappings(t.Binary, tg.Maps)}, nil
 }
 
 // exeMappings returns the executable mappings of the main executable, as

@@ -28,8 +28,17 @@ type Target struct {
 // Its stdout lines are collected; use WaitLine to synchronise with it.
 func StartTarget(tb testing.TB, exe string, args ...string) *Target {
 	tb.Helper()
-	cmd := exec.Command(exe, args...)
-	cmd.Stderr = os.Stderr
+	return StartCommand(tb, exec.Command(exe, args...))
+}
+
+// StartCommand is StartTarget for a command the caller prepared (its
+// environment, a stdin pipe); its stderr goes to the test's unless set.
+func StartCommand(tb testing.TB, cmd *exec.Cmd) *Target {
+	tb.Helper()
+	exe := cmd.Path
+	if cmd.Stderr == nil {
+		cmd.Stderr = os.Stderr
+	}
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		tb.Fatal(err)
@@ -88,6 +97,14 @@ func (t *Target) WaitNextLine(tb testing.TB, prefix string, timeout time.Duratio
 }
 
 func (t *Target) waitLine(prefix string, from int, timeout time.Duration) (string, bool) {
+	l, _, ok := t.Find(prefix, from, timeout)
+	return strings.TrimPrefix(l, prefix), ok
+}
+
+// Find waits up to timeout for a line starting with prefix at or after
+// line index from, and returns it whole with its index; ok is false when
+// the target exited or the time ran out first.
+func (t *Target) Find(prefix string, from int, timeout time.Duration) (line string, index int, ok bool) {
 	deadline := time.Now().Add(timeout)
 	timer := time.AfterFunc(timeout, func() {
 		t.mu.Lock()
@@ -100,11 +117,11 @@ func (t *Target) waitLine(prefix string, from int, timeout time.Duration) (strin
 	for {
 		for i := from; i < len(t.lines); i++ {
 			if strings.HasPrefix(t.lines[i], prefix) {
-				return strings.TrimPrefix(t.lines[i], prefix), true
+				return t.lines[i], i, true
 			}
 		}
 		if t.done || time.Now().After(deadline) {
-			return "", false
+			return "", 0, false
 		}
 		t.cond.Wait()
 	}

@@ -107,7 +107,7 @@ func archLayout(dir, tc string, arch goexe.Arch) (goexe.ArchLayout, []string, er
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOTOOLCHAIN="+tc, "GOARCH="+string(arch), "CGO_ENABLED=0", "GOFLAGS=-mod=mod", "GOWORK=off")
 	if b, err := cmd.CombinedOutput(); err != nil {
-		return goexe.ArchLayout{}, nil, fmt.Errorf("building with %s for %s: %v\n%s", tc, arch, err, b)
+		return goexe.ArchLayout{}, nil, fmt.Errorf("building with %s for %s: %w\n%s", tc, arch, err, b)
 	}
 	b, err := goexe.Open(bin)
 	if err != nil {

@@ -104,10 +104,12 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10s)
 		GOTOOLCHAIN=$(FUZZ_GOTOOLCHAIN) $(GO) test ./$$pkg -run '^$$' -fuzz "^$$name$$" -fuzztime $(FUZZTIME); \
 	done
 
-lint: ## go vet, gofmt, and clang-format-14 on bpf/ (installs clang-format-14 when missing)
+lint: ## golangci-lint (.golangci.yml: vet, staticcheck, errorlint, sloglint, depguard, unparam, gocritic, gofmt), and clang-format-14 on bpf/ (installs both when missing)
 	@bash .ci/setup lint
 	$(GO) vet ./...
 	cd deploy && $(GO) vet ./...
+	golangci-lint run ./...
+	cd deploy && golangci-lint run --config ../.golangci.yml ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }
 	@$(BPF_FORMAT) --dry-run --Werror $(BPF_FMT_FILES) || { echo "bpf/ is not formatted as bpf/.clang-format says: run 'make fmt'"; exit 1; }
 

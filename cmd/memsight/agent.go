@@ -305,7 +305,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 		}
 	default:
 		srv.shutdown(5 * time.Second)
-		<-srvErr
+		<-srvErr //nolint:errcheck // http.ErrServerClosed
 	}
 	return runErr
 }

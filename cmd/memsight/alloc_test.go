@@ -143,12 +143,12 @@ func TestAllocGovernor(t *testing.T) {
 				if v.Toolchain == testutil.GoNext {
 					hot = "runtime.mallocgcSmallNoScanSC5"
 				}
-				s := a.waitSample(t, 15*time.Second, hot+" detached", func(s model.Sample) bool {
+				a.waitSample(t, 15*time.Second, hot+" detached", func(s model.Sample) bool {
 					return s.Alloc != nil && s.Alloc.Detached[hot] != ""
 				})
 				// Let it settle: two samples in a row under budget.
 				under := 0
-				s = a.waitSample(t, 15*time.Second, "overhead under budget", func(s model.Sample) bool {
+				s := a.waitSample(t, 15*time.Second, "overhead under budget", func(s model.Sample) bool {
 					if s.Alloc.OverheadRatio <= 0.01 {
 						under++
 					} else {

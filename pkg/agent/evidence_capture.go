@@ -24,7 +24,7 @@ const captureEvery = time.Minute
 // recentCapture records a capture of j's kind on j's process now and
 // returns the ID of the previous one when it was less than every ago ("":
 // none, read the profiles).
-func (pf *profiler) recentCapture(j evidenceJob, every time.Duration) string {
+func (pf *profiler) recentCapture(j evidenceJob, every time.Duration) string { //nolint:unparam // tests vary every
 	k := captureKey{j.pid, j.finding.Kind, j.resolved}
 	pf.mu.Lock()
 	defer pf.mu.Unlock()

@@ -87,7 +87,7 @@ func (b *Binary) readBuildInfo() (err error) {
 	defer guard(&err, "reading build info", debug.SetPanicOnFault(true))
 	bi, err := buildinfo.Read(b.im.r)
 	if err != nil {
-		return fmt.Errorf("reading Go build info: %v: %w", err, ErrNotGo)
+		return fmt.Errorf("reading Go build info: %w: %w", err, ErrNotGo)
 	}
 	// The kept strings are copied: they point into the whole module
 	// list otherwise (16 KiB for a server with many dependencies).

@@ -51,14 +51,14 @@ func openELF(r io.ReaderAt, size int64) (ef *elfFile, err error) {
 	}
 	var magic [4]byte
 	if _, err := r.ReadAt(magic[:], 0); err != nil {
-		return nil, fmt.Errorf("reading ELF magic: %v: %w", err, ErrBadELF)
+		return nil, fmt.Errorf("reading ELF magic: %w: %w", err, ErrBadELF)
 	}
 	if !bytes.Equal(magic[:], []byte(elf.ELFMAG)) {
 		return nil, fmt.Errorf("no ELF magic: %w", ErrBadELF)
 	}
 	f, err := elf.NewFile(r)
 	if err != nil {
-		return nil, fmt.Errorf("parsing ELF: %v: %w", err, ErrBadELF)
+		return nil, fmt.Errorf("parsing ELF: %w: %w", err, ErrBadELF)
 	}
 	if f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB {
 		return nil, fmt.Errorf("ELF class %v, data %v (need 64-bit little-endian): %w", f.Class, f.Data, ErrBadELF)
@@ -104,7 +104,7 @@ func (ef *elfFile) sectionData(s *elf.Section, limit uint64) ([]byte, error) {
 	}
 	buf := make([]byte, s.FileSize)
 	if _, err := ef.r.ReadAt(buf, int64(s.Offset)); err != nil && !(errors.Is(err, io.EOF) && s.FileSize == 0) {
-		return nil, fmt.Errorf("reading section %s: %v: %w", s.Name, err, ErrBadELF)
+		return nil, fmt.Errorf("reading section %s: %w: %w", s.Name, err, ErrBadELF)
 	}
 	return buf, nil
 }

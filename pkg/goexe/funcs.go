@@ -43,7 +43,7 @@ func (b *Binary) loadFuncTable() error {
 		return fmt.Errorf(".gopclntab of %d bytes is too short: %w", s.FileSize, ErrBadELF)
 	}
 	if err := b.im.readAt(hdr[:], s.Offset); err != nil {
-		return fmt.Errorf("reading .gopclntab: %v: %w", err, ErrBadELF)
+		return fmt.Errorf("reading .gopclntab: %w: %w", err, ErrBadELF)
 	}
 	if err := checkPclnHeader(hdr[:], s.FileSize); err != nil {
 		return err
@@ -62,11 +62,11 @@ func (b *Binary) loadFuncTable() error {
 	}
 	tab, err := pclntab.Parse(data, b.TextStart, 8, quantum)
 	if err != nil {
-		return fmt.Errorf("decoding .gopclntab: %v: %w", err, ErrBadELF)
+		return fmt.Errorf("decoding .gopclntab: %w: %w", err, ErrBadELF)
 	}
 	b.tab = tab
 	if err := b.names.build(tab, b.pclnReader()); err != nil {
-		return fmt.Errorf("decoding .gopclntab: %v: %w", err, ErrBadELF)
+		return fmt.Errorf("decoding .gopclntab: %w: %w", err, ErrBadELF)
 	}
 	return nil
 }

@@ -9,13 +9,13 @@ import (
 // register (AX on amd64, R0 on arm64) at the end of insts: the last of the
 // final four instructions that writes that register must compute a
 // PC-relative address.
-func receiverArg(arch Arch, insts []Inst) (uint64, bool) {
+func receiverArg(insts []Inst) (uint64, bool) {
 	for i := len(insts) - 1; i >= 0 && i >= len(insts)-4; i-- {
 		in := insts[i]
 		if in.Call {
 			return 0, false
 		}
-		if !writesArg0(arch, in) {
+		if !writesArg0(in) {
 			continue
 		}
 		if in.LoadAddr && in.MemRef != 0 {
@@ -28,7 +28,7 @@ func receiverArg(arch Arch, insts []Inst) (uint64, bool) {
 
 // writesArg0 reports whether in's destination is the first integer argument
 // register.
-func writesArg0(arch Arch, in Inst) bool {
+func writesArg0(in Inst) bool {
 	switch raw := in.Raw.(type) {
 	case x86asm.Inst:
 		r, ok := raw.Args[0].(x86asm.Reg)

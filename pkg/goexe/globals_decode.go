@@ -83,13 +83,13 @@ type globalDecoder struct {
 	bodies map[string]decodedFunc
 }
 
-func (d *globalDecoder) body(name string) (Func, []Inst, error) {
+func (d *globalDecoder) body(name string) ([]Inst, error) {
 	if f, ok := d.bodies[name]; ok {
-		return f.fn, f.insts, f.err
+		return f.insts, f.err
 	}
 	fn, insts, err := d.b.funcBody(name)
 	d.bodies[name] = decodedFunc{fn, insts, err}
-	return fn, insts, err
+	return insts, err
 }
 
 // callsTo reports whether in is a direct call to a function named name.
@@ -115,7 +115,7 @@ func (d *globalDecoder) calleeName(in Inst) string {
 func isLoad(in Inst, size int) bool {
 	return in.MemRef != 0 && in.Load && !in.Store && in.MemSize == size
 }
-func isStore(in Inst, size int) bool {
+func isStore(in Inst, size int) bool { //nolint:unparam // the width is part of what a rule matches
 	return in.MemRef != 0 && in.Store && !in.Load && in.MemSize == size
 }
 func writes(in Inst, size int) bool { return in.MemRef != 0 && in.Store && in.MemSize == size }

@@ -6,7 +6,7 @@ import "fmt"
 // write-barrier path next to it references the same address (a load of the
 // old value since 1.22, the slot address before).
 func (d *globalDecoder) fing(runner string) (uint64, error) {
-	_, insts, err := d.body(runner)
+	insts, err := d.body(runner)
 	if err != nil {
 		return 0, err
 	}
@@ -40,7 +40,7 @@ func (d *globalDecoder) fing(runner string) (uint64, error) {
 // calls reflectcall (LEA + LOCK OR on amd64, LSE or LL/SC loop on arm64).
 // Both must agree.
 func (d *globalDecoder) fingStatus(runner string) (uint64, error) {
-	_, insts, err := d.body("runtime.createfing")
+	insts, err := d.body("runtime.createfing")
 	if err != nil {
 		return 0, err
 	}
@@ -56,7 +56,7 @@ func (d *globalDecoder) fingStatus(runner string) (uint64, error) {
 	if a == 0 {
 		return 0, fmt.Errorf("runtime.createfing: does not start with a load of fingStatus")
 	}
-	_, rinsts, err := d.body(runner)
+	rinsts, err := d.body(runner)
 	if err != nil {
 		return 0, err
 	}
@@ -79,7 +79,7 @@ func (d *globalDecoder) fingStatus(runner string) (uint64, error) {
 // store of zero to the same address); queuefinalizer's first 8-byte load after
 // lock(&finlock) is finq too.
 func (d *globalDecoder) finq(runner string) (uint64, error) {
-	_, insts, err := d.body(runner)
+	insts, err := d.body(runner)
 	if err != nil {
 		return 0, err
 	}
@@ -103,7 +103,7 @@ outer:
 	if a == 0 {
 		return 0, fmt.Errorf("%s: no `fb := finq; finq = nil` pattern", runner)
 	}
-	_, qinsts, err := d.body("runtime.queuefinalizer")
+	qinsts, err := d.body("runtime.queuefinalizer")
 	if err != nil {
 		return 0, err
 	}
@@ -127,7 +127,7 @@ outer:
 // finexecuted.
 func (d *globalDecoder) finCounters(runner string) (uint64, uint64, error) {
 	const fn = "runtime.finReadQueueStats"
-	_, insts, err := d.body(fn)
+	insts, err := d.body(fn)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -155,7 +155,7 @@ func (d *globalDecoder) finCounters(runner string) (uint64, uint64, error) {
 
 // writesTo checks that function fn writes 8 bytes at a.
 func (d *globalDecoder) writesTo(fn string, a uint64) error {
-	_, insts, err := d.body(fn)
+	insts, err := d.body(fn)
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 // sliceAfterLock: the first two 8-byte loads after fn's lock2 call read a
 // slice global's pointer and length (addresses A and A+8).
 func (d *globalDecoder) sliceAfterLock(fn string) (uint64, error) {
-	_, insts, err := d.body(fn)
+	insts, err := d.body(fn)
 	if err != nil {
 		return 0, err
 	}
@@ -16,11 +16,11 @@ func (d *globalDecoder) sliceAfterLock(fn string) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("%s: no call to lock2", fn)
 	}
-	return sliceLoads(d.b.Arch, fn, rest)
+	return sliceLoads(fn, rest)
 }
 
 // sliceLoads returns A when the first two 8-byte loads read A and A+8.
-func sliceLoads(arch Arch, fn string, insts []Inst) (uint64, error) {
+func sliceLoads(fn string, insts []Inst) (uint64, error) {
 	var loads []uint64
 	for _, r := range globalReads(insts) {
 		if r.size == 8 {
@@ -46,7 +46,7 @@ func sliceLoads(arch Arch, fn string, insts []Inst) (uint64, error) {
 // first indirect call, allglen first.
 func (d *globalDecoder) allglen() (uint64, error) {
 	const fn = "runtime.forEachGRace"
-	_, insts, err := d.body(fn)
+	insts, err := d.body(fn)
 	if err != nil {
 		return 0, err
 	}
@@ -69,11 +69,11 @@ func (d *globalDecoder) allp() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, insts, err := d.body("runtime.preemptall")
+	insts, err := d.body("runtime.preemptall")
 	if err != nil {
 		return 0, err
 	}
-	b, err := sliceLoads(d.b.Arch, "runtime.preemptall", insts)
+	b, err := sliceLoads("runtime.preemptall", insts)
 	if err != nil {
 		return 0, err
 	}
@@ -90,7 +90,7 @@ func (d *globalDecoder) memProfileRate() (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, insts, err := d.body("runtime.profilealloc")
+	insts, err := d.body("runtime.profilealloc")
 	if err != nil {
 		return 0, err
 	}
@@ -104,7 +104,7 @@ func (d *globalDecoder) memProfileRate() (uint64, error) {
 
 // onlyLoad returns the one address fn loads with size bytes.
 func (d *globalDecoder) onlyLoad(fn string, size int) (uint64, error) {
-	_, insts, err := d.body(fn)
+	insts, err := d.body(fn)
 	if err != nil {
 		return 0, err
 	}
@@ -132,7 +132,7 @@ func (d *globalDecoder) receiver(methodPrefix string, fieldOff uint64, funcs ...
 	var src string
 	n := 0
 	for _, fn := range funcs {
-		_, insts, err := d.body(fn)
+		insts, err := d.body(fn)
 		if err != nil {
 			continue
 		}
@@ -140,7 +140,7 @@ func (d *globalDecoder) receiver(methodPrefix string, fieldOff uint64, funcs ...
 			if !strings.HasPrefix(d.calleeName(in), methodPrefix) {
 				continue
 			}
-			r, ok := receiverArg(d.b.Arch, insts[:i])
+			r, ok := receiverArg(insts[:i])
 			if !ok {
 				continue
 			}
@@ -177,7 +177,7 @@ func untilCall(insts []Inst) []Inst {
 // next 8-byte global load is allfin, which is then stored to.
 func (d *globalDecoder) allfin() (uint64, error) {
 	const fn = "runtime.queuefinalizer"
-	_, insts, err := d.body(fn)
+	insts, err := d.body(fn)
 	if err != nil {
 		return 0, err
 	}

@@ -29,7 +29,7 @@ func dwarfLayout(b *Binary) (l Layout, err error) {
 		return Layout{}, ErrNoDWARF
 	}
 	if n, err := b.ef.decompressedSize(abbrevSec); err != nil || n > maxAbbrevBytes {
-		return Layout{}, fmt.Errorf("%s of %d bytes (%v): %w", abbrevSec.Name, n, err, ErrBadELF)
+		return Layout{}, fmt.Errorf("%s of %d bytes (%w): %w", abbrevSec.Name, n, err, ErrBadELF)
 	}
 	abbrev, err := b.readSection(abbrevSec)
 	if err != nil {

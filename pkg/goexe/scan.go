@@ -2,7 +2,6 @@ package goexe
 
 import (
 	"bytes"
-	"fmt"
 )
 
 // scanChunk is the buffer a sequential scan of a table reads into: whole
@@ -85,9 +84,4 @@ func (im *image) scanStrings(off, size uint64, fn func(at uint64, s []byte) bool
 		pos += n
 	}
 	return nil
-}
-
-// errTable reports a table that references beyond itself.
-func errTable(what string, v uint64) error {
-	return fmt.Errorf("%s %#x out of range: %w", what, v, ErrBadELF)
 }

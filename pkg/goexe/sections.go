@@ -78,7 +78,7 @@ func (b *Binary) readSection(s *elf.Section) (data []byte, err error) {
 	}
 	data, err = s.Data()
 	if err != nil {
-		return nil, fmt.Errorf("reading section %s: %v: %w", s.Name, err, ErrBadELF)
+		return nil, fmt.Errorf("reading section %s: %w: %w", s.Name, err, ErrBadELF)
 	}
 	return data, nil
 }
@@ -108,7 +108,7 @@ func (b *Binary) DWARF() (d *dwarf.Data, err error) {
 	}
 	d, err = b.ef.f.DWARF()
 	if err != nil {
-		return nil, fmt.Errorf("parsing DWARF: %v: %w", err, ErrBadELF)
+		return nil, fmt.Errorf("parsing DWARF: %w: %w", err, ErrBadELF)
 	}
 	return d, nil
 }

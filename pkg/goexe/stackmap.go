@@ -74,20 +74,20 @@ func (b *Binary) StackMapsAt(pc uint64) (m StackMaps, err error) {
 	}
 	locals, has, err := b.tab.StackMap(f, pclntab.FuncDataLocalsPointerMaps, idx, b.ext.gofunc)
 	if err != nil {
-		return StackMaps{}, fmt.Errorf("%v: %w", err, ErrNoStackMap)
+		return StackMaps{}, fmt.Errorf("%w: %w", err, ErrNoStackMap)
 	}
 	m.Locals, m.HasLocals = StackBitmap(locals), has
 	m.ArgBytes, m.ArgsKnown = int64(f.Args), f.Args != pclntab.ArgsSizeUnknown
 	if m.ArgsKnown && m.ArgBytes > 0 {
 		args, has, err := b.tab.StackMap(f, pclntab.FuncDataArgsPointerMaps, idx, b.ext.gofunc)
 		if err != nil {
-			return StackMaps{}, fmt.Errorf("%v: %w", err, ErrNoStackMap)
+			return StackMaps{}, fmt.Errorf("%w: %w", err, ErrNoStackMap)
 		}
 		m.Args, m.HasArgs = StackBitmap(args), has
 	}
 	objs, err := b.tab.StackObjects(f, b.ext.gofunc)
 	if err != nil {
-		return StackMaps{}, fmt.Errorf("%v: %w", err, ErrNoStackMap)
+		return StackMaps{}, fmt.Errorf("%w: %w", err, ErrNoStackMap)
 	}
 	for _, o := range objs {
 		m.Objects = append(m.Objects, StackObject{Off: o.Off, Size: o.Size})

@@ -236,7 +236,8 @@ func (b *Binary) loadRelatives() *relocations {
 			continue
 		}
 		_ = b.im.scanRecords(s.Offset, s.FileSize, 24, func(_ int, rec []byte) bool {
-			if uint32(binary.LittleEndian.Uint64(rec[8:])) == want && inRange(binary.LittleEndian.Uint64(rec)) {
+			if binary.LittleEndian.Uint64(rec[8:])&0xffffffff == uint64(want) && // ELF64_R_TYPE
+				inRange(binary.LittleEndian.Uint64(rec)) {
 				r.places = append(r.places, binary.LittleEndian.Uint64(rec))
 				r.addends = append(r.addends, binary.LittleEndian.Uint64(rec[16:]))
 			}

@@ -130,7 +130,7 @@ func Read(b *goexe.Binary, mem procmem.Reader, bias uint64, o Options) (*Snapsho
 	}
 	cycleAddr, _, err := cycleGlobal(b)
 	if err != nil {
-		return nil, fmt.Errorf("%v: %w", err, ErrUnknown)
+		return nil, fmt.Errorf("%w: %w", err, ErrUnknown)
 	}
 	s := &Snapshot{Rate: int64(rate), version: b.Version, withBytes: lay.hasBytes}
 	w := walker{mem: mem, lay: lay, max: o.MaxBuckets}

@@ -145,7 +145,7 @@ func (s *Session) AllocPoints() []string {
 
 // sampleAlloc fills out.Alloc from the probes' counts and sites and the
 // governor's estimates.
-func (s *Session) sampleAlloc(out *model.Sample, now time.Time) {
+func (s *Session) sampleAlloc(out *model.Sample) {
 	a := s.alloc
 	if a == nil {
 		return

@@ -39,7 +39,7 @@ func (s *Session) Sample() (*model.Sample, error) {
 	c, traced := s.traced()
 	s.finalizers(out, c, traced, mono, now)
 	s.cleanups(out, c, traced, mono, now)
-	s.sampleAlloc(out, now)
+	s.sampleAlloc(out)
 	s.memory(out, m)
 	s.goroutines(out, now)
 	s.leaks(out, now)

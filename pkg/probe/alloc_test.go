@@ -170,7 +170,7 @@ func TestAllocSlowPaths(t *testing.T) {
 			}
 			for _, s := range sites {
 				for i := 1; i < len(s.funcs); i++ {
-					if s.funcs[i] == s.funcs[i-1] && s.funcs[i] == "main.allocHot" {
+					if s.funcs[i] == "main.allocHot" && s.funcs[i-1] == "main.allocHot" {
 						t.Errorf("stack %v repeats main.allocHot (caller frame added twice)", s.funcs)
 					}
 				}

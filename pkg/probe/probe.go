@@ -150,7 +150,7 @@ const maxBinconfigs = int(memsightLimitMAX_BINCONFIGS)
 func loadError(err error) error {
 	var ve *ebpf.VerifierError
 	if errors.As(err, &ve) {
-		return fmt.Errorf("loading BPF object: %w\n%+v", err, ve)
+		return fmt.Errorf("loading BPF object: %w\n%+v", err, ve) //nolint:errorlint // the verifier log, printed in full
 	}
 	return fmt.Errorf("loading BPF object: %w", permission(err))
 }

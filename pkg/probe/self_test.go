@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-type selfObj struct{ buf [64]byte }
+type selfObj struct{ _ [64]byte }
 
 var selfGoids struct {
 	sync.Mutex

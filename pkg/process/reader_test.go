@@ -187,7 +187,7 @@ func TestMemoryTracksSelf(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer f.Close()
+		t.Cleanup(func() { f.Close() })
 		files = append(files, f)
 	}
 	m1, err := r.Memory(os.Getpid())

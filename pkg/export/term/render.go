@@ -32,7 +32,7 @@ func Lines(v View, o Options) []string {
 	if o.Height > 0 {
 		tab, finds = fit(tab, finds, o.Height-len(head)-1-status, o.Sort)
 	}
-	out := append(head, "")
+	out := append(slices.Clip(head), "")
 	out = append(out, tab...)
 	if len(finds) > 0 {
 		out = append(out, "")

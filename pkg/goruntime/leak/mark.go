@@ -71,12 +71,11 @@ func (m *marker) markPtr(p uint64) {
 	}
 }
 
-// markIn marks p's object in s; it reports whether the object was newly
-// marked.
-func (m *marker) markIn(s *span, p uint64) bool {
+// markIn marks p's object in s, once.
+func (m *marker) markIn(s *span, p uint64) {
 	i, ok := s.index(p)
 	if !ok || !s.allocated(i) || s.marked(i) {
-		return false
+		return
 	}
 	s.setMark(i)
 	m.st.objects++
@@ -84,7 +83,6 @@ func (m *marker) markIn(s *span, p uint64) bool {
 	if !s.noscan() {
 		m.enqueue(s, s.base+uint64(i)*s.elemsize)
 	}
-	return true
 }
 
 // isMarkedOrNotInHeap is the runtime's test of a blocked goroutine's

@@ -36,13 +36,11 @@ func (e *Marker) scanSpecials(m *marker) error {
 	}
 	var specialPages []uint64
 	var reads []procmem.Span
-	var arenas []*arena
 	var bases []uint64
 	for _, p := range probe {
 		ai, _ := h.arenaIndex(p)
 		if a := h.arenas[ai]; a != nil {
 			reads = append(reads, procmem.Span{Addr: a.addr + L.haPageSpecials, Buf: make([]byte, pagesPerArena/8)})
-			arenas = append(arenas, a)
 			bases = append(bases, p)
 		}
 	}

@@ -98,7 +98,7 @@ func (s *stream) read(p []byte) error {
 	n, err := io.ReadFull(s.r, p)
 	s.pos += int64(n)
 	if err != nil {
-		return fmt.Errorf("reading .debug_info at %#x: %v: %w", s.pos, err, ErrFormat)
+		return fmt.Errorf("reading .debug_info at %#x: %w: %w", s.pos, err, ErrFormat)
 	}
 	return nil
 }
@@ -109,7 +109,7 @@ func (s *stream) discard(n int64) error {
 		s.pos += int64(k)
 		n -= int64(k)
 		if err != nil {
-			return fmt.Errorf("skipping .debug_info at %#x: %v: %w", s.pos, err, ErrFormat)
+			return fmt.Errorf("skipping .debug_info at %#x: %w: %w", s.pos, err, ErrFormat)
 		}
 	}
 	return nil

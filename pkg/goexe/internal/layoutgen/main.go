@@ -116,7 +116,7 @@ func archLayout(dir, tc string, arch goexe.Arch) (goexe.ArchLayout, []string, er
 	defer b.Close()
 	l := b.Layout
 	if l.Source != "dwarf" {
-		return goexe.ArchLayout{}, nil, fmt.Errorf("%s/%s: layout from %q, want dwarf (%v)", tc, arch, l.Source, b.LayoutErr())
+		return goexe.ArchLayout{}, nil, fmt.Errorf("%s/%s: layout from %q, want dwarf (%w)", tc, arch, l.Source, b.LayoutErr())
 	}
 	al := goexe.ArchLayout{Fields: l.Fields, Sizes: map[string]int64{}}
 	for k, v := range l.Consts {

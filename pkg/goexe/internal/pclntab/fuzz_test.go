@@ -3,6 +3,7 @@ package pclntab
 import (
 	"bytes"
 	"encoding/binary"
+	"slices"
 	"testing"
 )
 
@@ -40,7 +41,7 @@ func synthetic() []byte {
 		le.PutUint32(r[28:], 3)
 		r[43] = 4
 	}
-	out := append(hdr, names...)
+	out := append(slices.Clip(hdr), names...)
 	out = append(out, cutab...)
 	out = append(out, files...)
 	out = append(out, pctab...)

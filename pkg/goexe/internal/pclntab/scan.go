@@ -116,7 +116,7 @@ func (br *blockReader) block(off int64) ([]byte, int64, error) {
 		if err == nil || errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, 0, fmt.Errorf("reading the table at %#x: %v: %w", start, err, ErrFormat)
+		return nil, 0, fmt.Errorf("reading the table at %#x: %w: %w", start, err, ErrFormat)
 	}
 	b.off, b.n, b.used = start, n, br.tick
 	return b.data[:n], start, nil

@@ -88,10 +88,12 @@ func (r *Runtime) allgSnapshot(limit int) ([]uint64, error) {
 	return nil, fmt.Errorf("runtime.allgs kept moving while read (%d attempts)", maxTornRetries+1)
 }
 
-// walkBuffers are walkGs's buffers, kept from census to census (a chunk of
-// g's is a quarter of a megabyte).
+// walkBuffers are walkGs's buffers, kept from census to census and sized to
+// the process's goroutines (up to a chunk, a quarter of a megabyte): an idle
+// process with ten goroutines keeps 5 KiB, not the whole chunk.
 type walkBuffers struct {
 	mu            sync.Mutex
+	size          uint64 // the g size buf was cut for
 	buf, status   []byte
 	spans, checks []procmem.Span
 }
@@ -104,9 +106,11 @@ func (r *Runtime) walkGs(ptrs []uint64, c *model.Census, fn func(gHead)) error {
 	w := &r.walk
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if uint64(len(w.buf)) != walkChunk*size {
-		w.buf, w.status = make([]byte, walkChunk*size), make([]byte, walkChunk*4)
-		w.spans, w.checks = make([]procmem.Span, 0, walkChunk), make([]procmem.Span, 0, walkChunk)
+	if n := uint64(min(len(ptrs), walkChunk)); w.size != size || uint64(len(w.status)) < 4*n {
+		n = max(n, 16)
+		w.size = size
+		w.buf, w.status = make([]byte, n*size), make([]byte, n*4)
+		w.spans, w.checks = make([]procmem.Span, 0, n), make([]procmem.Span, 0, n)
 	}
 	buf, status, spans, checks := w.buf, w.status, w.spans, w.checks
 	for len(ptrs) > 0 {

@@ -79,7 +79,7 @@ func (a *Agent) rescan(ctx context.Context, full bool) {
 func (a *Agent) due(e *entry, now time.Time, full bool) bool {
 	switch e.state {
 	case stPending:
-		return true // inspect checks the age again
+		return a.oldEnough(e, now) // inspect checks the age again
 	case stLimited:
 		return a.watching < a.tunables().MaxProcesses
 	case stFailed:

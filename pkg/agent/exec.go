@@ -137,6 +137,14 @@ func (a *Agent) reconsider(pid int, now time.Time) bool {
 		if !stale {
 			return false
 		}
+		if age := a.tunables().MinProcessAge; age > 0 {
+			// Just exec'd: nothing is read of it before it is old enough,
+			// so a short-lived process (a compiler, a shell's pipeline)
+			// costs one event.
+			a.procs[pid] = &entry{pid: pid, state: stPending, since: now, firstSeen: now}
+			a.exec.schedule(pid, now.Add(age))
+			return false
+		}
 		a.procs[pid] = &entry{pid: pid, state: stInspecting, since: now, firstSeen: now}
 		return true
 	case e.state == stInspecting:
@@ -150,6 +158,10 @@ func (a *Agent) reconsider(pid int, now time.Time) bool {
 		}
 		return false
 	case e.state == stPending:
+		if !a.oldEnough(e, now) {
+			a.exec.schedule(pid, e.firstSeen.Add(a.tunables().MinProcessAge))
+			return false
+		}
 		e.set(stInspecting, "", now) // inspect checks the age again
 		return true
 	case !stale:

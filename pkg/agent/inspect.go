@@ -129,6 +129,13 @@ func (a *Agent) tooYoung(pid int, start time.Time) bool {
 	return time.Since(start) < a.tunables().MinProcessAge
 }
 
+// oldEnough says whether a pending process may be inspected again: one
+// found by the initial scan has only its start time from /proc to go by,
+// a later one has been known since firstSeen (tooYoung has the last word).
+func (a *Agent) oldEnough(e *entry, now time.Time) bool {
+	return e.initial || !now.Before(e.firstSeen.Add(a.tunables().MinProcessAge))
+}
+
 // finish updates the entry of an inspected PID under a.mu, if it still is
 // the one being inspected; readiness counts it.
 func (a *Agent) finish(pid int, f func(e *entry, now time.Time)) {

@@ -117,23 +117,52 @@ func (p *Probes) Run(ctx context.Context, fn func(Event)) error {
 		p.mu.Unlock()
 	}()
 
-	// The BPF side does not wake the reader for each record (see event_submit
-	// in bpf/state.bpf.c): poll.
+	// The reader never blocks in epoll_wait: a goroutine blocked in a system
+	// call for more than 10 ms has its P retaken by the Go runtime's sysmon,
+	// which then polls every 20 µs again; with a wait of EventPoll renewed
+	// ten times a second (and at each exec of the machine) that kept sysmon
+	// busy: ≈ half of an idle agent's CPU, 1 % of a core during a build
+	// (bench/churn.sh). So Run drains what is there without waiting and
+	// sleeps on a Go timer; it comes back sooner after a large batch, as the
+	// kernel side's early wakeup (event_submit) did.
 	var rec ringbuf.Record
+	wait := time.NewTimer(0)
+	defer wait.Stop()
 	for {
-		rd.SetDeadline(time.Now().Add(p.poll))
-		if err := rd.ReadInto(&rec); err != nil {
-			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded):
-				continue
-			case errors.Is(err, ringbuf.ErrClosed):
-				return nil
-			}
-			return fmt.Errorf("reading ring buffer: %w", err)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-wait.C:
 		}
+		n, err := p.drain(rd, &rec, fn)
+		if err != nil || ctx.Err() != nil {
+			return err
+		}
+		next := p.poll
+		if n >= int(memsightLimitRINGBUF_BYTES)/8 {
+			next = p.poll / 10
+		}
+		wait.Reset(next)
+	}
+}
+
+// drain reads the records pending in rd without waiting and calls fn for
+// each; it returns how many bytes it read. A closed reader is not an error.
+func (p *Probes) drain(rd *ringbuf.Reader, rec *ringbuf.Record, fn func(Event)) (int, error) {
+	rd.SetDeadline(time.Now()) // already past: epoll_wait does not block
+	n := 0
+	for {
+		if err := rd.ReadInto(rec); err != nil {
+			switch {
+			case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrClosed):
+				return n, nil
+			}
+			return n, fmt.Errorf("reading ring buffer: %w", err)
+		}
+		n += len(rec.RawSample)
 		ev, err := decodeEvent(rec.RawSample)
 		if err != nil {
-			return err
+			return n, err
 		}
 		fn(ev)
 	}

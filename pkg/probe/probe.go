@@ -44,9 +44,9 @@ type Config struct {
 	// PerfUprobes attaches with perf-event uprobes even where the kernel
 	// has uprobe_multi links (Linux 6.6+), which are the default.
 	PerfUprobes bool
-	// EventPoll is how often Run looks for new events (default 100ms). The
-	// kernel side wakes Run early when an eighth of the 1 MiB ring is pending,
-	// and at once for a ProcessExec event.
+	// EventPoll is how often Run looks for new events (default 100ms; a
+	// tenth of it after a batch of an eighth of the 1 MiB ring). Run polls:
+	// a ProcessExec event arrives within EventPoll too.
 	EventPoll time.Duration
 	// NoExecEvents leaves the exec tracepoint detached: Run reports no
 	// ProcessExec events and ExecEvents is false, as when attaching it fails.

@@ -135,7 +135,10 @@ func (p *Probes) Run(ctx context.Context, fn func(Event)) error {
 		case <-wait.C:
 		}
 		n, err := p.drain(rd, &rec, fn)
-		if err != nil || ctx.Err() != nil {
+		if errors.Is(err, ringbuf.ErrClosed) || ctx.Err() != nil {
+			return nil // Close, or ctx done
+		}
+		if err != nil {
 			return err
 		}
 		next := p.poll
@@ -147,15 +150,18 @@ func (p *Probes) Run(ctx context.Context, fn func(Event)) error {
 }
 
 // drain reads the records pending in rd without waiting and calls fn for
-// each; it returns how many bytes it read. A closed reader is not an error.
+// each; it returns how many bytes it read (and ringbuf.ErrClosed once rd
+// is closed).
 func (p *Probes) drain(rd *ringbuf.Reader, rec *ringbuf.Record, fn func(Event)) (int, error) {
 	rd.SetDeadline(time.Now()) // already past: epoll_wait does not block
 	n := 0
 	for {
 		if err := rd.ReadInto(rec); err != nil {
 			switch {
-			case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, ringbuf.ErrClosed):
+			case errors.Is(err, os.ErrDeadlineExceeded):
 				return n, nil
+			case errors.Is(err, ringbuf.ErrClosed):
+				return n, err
 			}
 			return n, fmt.Errorf("reading ring buffer: %w", err)
 		}

@@ -167,7 +167,7 @@ func TestHelmChart(t *testing.T) {
 	}
 	// The settings reach the agent through config.yaml.
 	st := resolvedConfig(t, o)
-	if st.Interval != 2*time.Second || st.MaxProcesses != 64 || st.MinProcessAge != 5*time.Second ||
+	if st.Interval != 2*time.Second || st.MaxProcesses != 64 || st.MinProcessAge == nil || *st.MinProcessAge != 5*time.Second ||
 		st.ExcludeComm == nil || st.ExcludeComm.String() != "^(kubelet|containerd)$" || st.IncludeComm != nil ||
 		st.Detect.StallThreshold != 5*time.Second || st.Listen != ":9464" {
 		t.Errorf("rendered config resolves to %+v", st)

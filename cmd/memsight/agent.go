@@ -110,7 +110,7 @@ matching is detached at its next sample.`,
 	f.DurationVar(&o.cfg.SlowInterval, "slow-interval", agent.DefaultSlowInterval, "time between two goroutine censuses and /proc/PID/status reads of a process (sooner when it starts new goroutines); the cheap reads run every --interval")
 	f.DurationVar(&o.cfg.Rescan, "rescan-interval", agent.DefaultRescan, "how often /proc is listed for new processes: a safety net behind exec events (250ms when exec events are unavailable and this is left at its default)")
 	f.DurationVar(&o.cfg.Reconcile, "reconcile-interval", agent.DefaultReconcile, "how often every process is checked again (late execs, failed attaches)")
-	f.DurationVar(&o.cfg.MinProcessAge, "min-process-age", 0, "attach only to processes at least this old")
+	f.DurationVar(&o.cfg.MinProcessAge, "min-process-age", agent.DefaultMinProcessAge, "attach only to processes at least this old (nothing of a younger one is read)")
 	f.StringVar(&o.excludeComm, "exclude-comm", "", "never attach to processes whose comm matches this regular expression")
 	f.StringVar(&o.includeComm, "include-comm", "", "attach only to processes whose comm matches this regular expression")
 	f.BoolVar(&o.bpfStats, "bpf-stats", false, "turn on the kernel's BPF run-time statistics for memsight_bpf_program_* (system-wide: about 70 ns more per run of every BPF program of the node; needs CAP_SYS_ADMIN)")
@@ -190,7 +190,7 @@ func runAgent(ctx context.Context, g *globalOptions, o *agentOptions, set config
 	log := g.logger()
 	cfg := o.cfg
 	cfg.Interval, cfg.Detect, cfg.IncludeComm, cfg.ExcludeComm = set.Interval, set.Detect, set.IncludeComm, set.ExcludeComm
-	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, set.MinProcessAge
+	cfg.MaxProcesses, cfg.MinProcessAge = set.MaxProcesses, minProcessAge(set)
 	cfg.Filters = filters(set)
 	cfg.Trace, cfg.OverheadBudget = o.trace, o.overheadBudget
 	cfg.Profiles = agentProfileConfig(set)

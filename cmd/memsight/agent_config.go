@@ -41,7 +41,7 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 	set("listen", func() { s.Listen = o.listen })
 	set("pprof", func() { s.Pprof = o.pprof })
 	set("interval", func() { s.Interval = o.cfg.Interval })
-	set("min-process-age", func() { s.MinProcessAge = o.cfg.MinProcessAge })
+	set("min-process-age", func() { s.MinProcessAge = &o.cfg.MinProcessAge })
 	set("max-processes", func() { s.MaxProcesses = o.cfg.MaxProcesses })
 	set("stall-threshold", func() { s.Detect.StallThreshold = o.cfg.Detect.StallThreshold })
 	set("backlog-window", func() { s.Detect.BacklogWindow = o.cfg.Detect.BacklogWindow })
@@ -83,6 +83,9 @@ func loadSettings(f *config.File, flags *pflag.FlagSet, o *agentOptions) (config
 	if s.MaxProcesses == 0 {
 		s.MaxProcesses = o.cfg.MaxProcesses
 	}
+	if s.MinProcessAge == nil {
+		s.MinProcessAge = &o.cfg.MinProcessAge
+	}
 	return s, nil
 }
 
@@ -100,7 +103,7 @@ func readConfig(path string) (*config.File, error) {
 
 func tunables(s config.Settings) agent.Tunables {
 	return agent.Tunables{Detect: s.Detect, IncludeComm: s.IncludeComm, ExcludeComm: s.ExcludeComm, Filters: filters(s),
-		MaxProcesses: s.MaxProcesses, MinProcessAge: s.MinProcessAge}
+		MaxProcesses: s.MaxProcesses, MinProcessAge: minProcessAge(s)}
 }
 
 func webhookConfig(s config.Settings) webhook.Config {
@@ -141,8 +144,17 @@ func checkIntervals(s config.Settings, rescan time.Duration) error {
 	if s.Interval < 10*time.Millisecond || rescan < 10*time.Millisecond {
 		return usagef("--interval and --rescan-interval must be at least 10ms")
 	}
-	if s.MaxProcesses <= 0 || s.MinProcessAge < 0 {
+	if s.MaxProcesses <= 0 || minProcessAge(s) < 0 {
 		return usagef("--max-processes must be positive and --min-process-age not negative")
 	}
 	return nil
+}
+
+// minProcessAge is the resolved minimum process age (loadSettings fills in
+// the flag's value when the file has none).
+func minProcessAge(s config.Settings) time.Duration {
+	if s.MinProcessAge == nil {
+		return agent.DefaultMinProcessAge
+	}
+	return *s.MinProcessAge
 }

@@ -130,3 +130,40 @@ func TestAgentFlagsFilters(t *testing.T) {
 		t.Errorf("reloading an invalid pod_selector: %v", err)
 	}
 }
+
+// TestAgentMinProcessAgeDefault: without the key in the file (or without a
+// file) the flag's default applies; the file's value, even 0s, beats it;
+// the flag beats the file.
+func TestAgentMinProcessAgeDefault(t *testing.T) {
+	for _, c := range []struct {
+		doc  string
+		args []string
+		want time.Duration
+	}{
+		{"", nil, agent.DefaultMinProcessAge},
+		{"excludes:\n  max_processes: 9\n", nil, agent.DefaultMinProcessAge},
+		{"excludes:\n  min_process_age: 0s\n", nil, 0},
+		{"excludes:\n  min_process_age: 2s\n", nil, 2 * time.Second},
+		{"excludes:\n  min_process_age: 2s\n", []string{"--min-process-age", "3s"}, 3 * time.Second},
+	} {
+		var f *config.File
+		if c.doc != "" {
+			var err error
+			if f, err = config.Parse([]byte(c.doc)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		o := &agentOptions{cfg: agent.Config{Detect: detect.Defaults()}}
+		cmd := agentCmd(&globalOptions{}, o)
+		if err := cmd.ParseFlags(c.args); err != nil {
+			t.Fatal(err)
+		}
+		s, err := loadSettings(f, cmd.Flags(), o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := minProcessAge(s); got != c.want || tunables(s).MinProcessAge != c.want {
+			t.Errorf("file %q, flags %q: min process age %v, want %v", c.doc, c.args, got, c.want)
+		}
+	}
+}

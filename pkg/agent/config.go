@@ -23,9 +23,13 @@ const (
 	DefaultReconcile    = 30 * time.Second
 	DefaultMaxProcesses = 256
 	DefaultExecWindow   = 5 * time.Second
-	defaultInspectors   = 4
-	maxRetryBackoff     = 10 * time.Minute
-	shutdownWait        = 10 * time.Second
+	// DefaultMinProcessAge is memsight agent's --min-process-age: processes
+	// younger are not looked at (Config.MinProcessAge is zero unless set).
+	// Chosen with bench/churn.sh (docs/benchmarks.md).
+	DefaultMinProcessAge = 500 * time.Millisecond
+	defaultInspectors    = 4
+	maxRetryBackoff      = 10 * time.Minute
+	shutdownWait         = 10 * time.Second
 )
 
 // Config configures an Agent. Procs, Cache and Probes are required; zero

@@ -48,7 +48,7 @@ func TestParseAndResolve(t *testing.T) {
 		t.Errorf("thresholds:\n got %+v\nwant %+v", s.Detect, want)
 	}
 	if s.Profile != ProfileStaging || s.Listen != "127.0.0.1:9464" || s.Interval != 2*time.Second ||
-		s.MaxProcesses != 64 || s.MinProcessAge != 30*time.Second || !s.ExcludeComm.MatchString("kubelet") || s.IncludeComm != nil {
+		s.MaxProcesses != 64 || s.MinProcessAge == nil || *s.MinProcessAge != 30*time.Second || !s.ExcludeComm.MatchString("kubelet") || s.IncludeComm != nil {
 		t.Errorf("settings: %+v", s)
 	}
 	w := s.Webhook

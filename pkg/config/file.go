@@ -30,10 +30,10 @@ type File struct {
 
 // Excludes chooses the processes watched.
 type Excludes struct {
-	Comm          string        `yaml:"comm"`         // never attach to processes whose comm matches
-	IncludeComm   string        `yaml:"include_comm"` // attach only to processes whose comm matches
-	MaxProcesses  int           `yaml:"max_processes"`
-	MinProcessAge time.Duration `yaml:"min_process_age"`
+	Comm          string         `yaml:"comm"`         // never attach to processes whose comm matches
+	IncludeComm   string         `yaml:"include_comm"` // attach only to processes whose comm matches
+	MaxProcesses  int            `yaml:"max_processes"`
+	MinProcessAge *time.Duration `yaml:"min_process_age"` // absent: the flag's default
 	// Cgroup: never attach to processes whose cgroup path (in any
 	// hierarchy) matches; IncludeCgroup: attach only to those whose path
 	// matches. Go regular expressions.

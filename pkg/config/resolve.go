@@ -32,8 +32,8 @@ type Settings struct {
 	ExcludeCgroup, IncludeCgroup         *regexp.Regexp
 	ExcludeNamespaces, IncludeNamespaces []string
 	PodSelector                          labels.Selector
-	MaxProcesses                         int           // 0 keeps the flag's default
-	MinProcessAge                        time.Duration // 0: no minimum
+	MaxProcesses                         int            // 0 keeps the flag's default
+	MinProcessAge                        *time.Duration // nil keeps the flag's default; 0: no minimum
 	Webhook                              Webhook
 	Kubernetes                           Kube
 	Profiles                             ProfileSettings
@@ -101,8 +101,8 @@ func Resolve(f *File, profile string) (Settings, error) {
 	if f.Excludes.MaxProcesses < 0 {
 		bad("excludes.max_processes", "must be positive, got %d", f.Excludes.MaxProcesses)
 	}
-	if f.Excludes.MinProcessAge < 0 {
-		bad("excludes.min_process_age", "must not be negative, got %v", f.Excludes.MinProcessAge)
+	if a := f.Excludes.MinProcessAge; a != nil && *a < 0 {
+		bad("excludes.min_process_age", "must not be negative, got %v", *a)
 	}
 	filters(f.Excludes, &s, bad)
 	s.Detect = thresholds(base, f.Thresholds, bad)

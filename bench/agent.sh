@@ -13,8 +13,10 @@
 #   (b) attach latency after exec: from just before a target is started to
 #       the first answer of /api/v1/processes/{pid} saying it is watched
 #       (200, or 404 "no sample yet"), median and p90 over STARTS starts, for
-#       an executable not attached yet (its probes are attached each time)
-#       and one already attached (the idle processes' own);
+#       an executable no other watched process runs (inspected afresh; with
+#       opt-in probes, its probes are attached each time) and one already
+#       watched (the idle processes' own); this includes --min-process-age
+#       (500ms by default), counted from the exec;
 #   (c) detection latency: from a finstuck target's "BLOCKED" line (its
 #       finalizer is about to block for ever) to the finalizer_stall finding
 #       in /api/v1/findings, with the default --stall-threshold (2s), over
@@ -182,10 +184,10 @@ latency_series() {
 }
 
 echo
-echo "(b) attach latency after exec (includes ~5-10 ms of curl polling granularity)"
-printf "new executable (probes attached each time): "
+echo "(b) attach latency after exec, --min-process-age included (and ~5-10 ms of curl polling granularity)"
+printf "executable not watched yet:                  "
 latency_series "$tmp/msbench-new" 1
-printf "executable already attached (idle's):        "
+printf "executable already watched (idle's):        "
 latency_series "$tmp/msbench-idle" 0
 
 echo

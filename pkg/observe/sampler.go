@@ -66,9 +66,13 @@ var finalizerRunners = []string{"runtime.runFinalizers", "runtime.runfinq"}
 // before Go 1.25 and the exact start of each call.
 func (s *Session) finalizers(out *model.Sample, c probe.Counters, traced bool, mono int64, now time.Time) {
 	f := &out.Finalizers
-	if traced {
+	switch {
+	case traced && !s.trace.live("setfinalizer"):
+		// What it counted before the governor detached it is a part.
+		out.Unknown["finalizers.registered_total"] = "the SetFinalizer probe was detached by the overhead governor (raise --overhead-budget to keep it)"
+	case traced:
 		f.RegisteredTotal = u64(c.FinalizersRegistered)
-	} else {
+	default:
 		out.Unknown["finalizers.registered_total"] = "the runtime does not count SetFinalizer calls: only --trace-finalizers does"
 	}
 	fs, err := s.rt.Finalizers()

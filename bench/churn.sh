@@ -97,7 +97,7 @@ run() {
 	run_exes=$(grep -c 'msg="probes attached"' "$bench_tmp/agent.log" || true)
 }
 
-declare -A ratio cratio cpu procs exes walls
+declare -A ratio cratio cpu procs exes walls bases
 echo
 printf "%-4s %-8s %10s %10s %8s %12s %12s %9s %10s %9s %14s\n" rep age "build w/o" "build with" ratio \
 	"build cpu w/o" "build cpu with" "cpu ratio" "agent cpu%" attached "probe attaches"
@@ -107,7 +107,7 @@ for ((r = 1; r <= REPS; r++)); do
 		b=$build_s bc=$build_cpu
 		run "$age"
 		w=$build_s wc=$build_cpu
-		walls[none]+="$b " walls[$age]+="$w "
+		bases[$age]+="$b " walls[$age]+="$w "
 		ratio[$age]+="$(bench_ratio "$w" "$b") " cratio[$age]+="$(bench_ratio "$wc" "$bc") " cpu[$age]+="$run_cpu " procs[$age]+="$run_procs " exes[$age]+="$run_exes "
 		printf "%-4s %-8s %9ss %9ss %8.4f %11ss %11ss %9.4f %10s %9s %14s\n" "$r" "$age" "$b" "$w" "$(bench_ratio "$w" "$b")" \
 			"$bc" "$wc" "$(bench_ratio "$wc" "$bc")" "$run_cpu" "$run_procs" "$run_exes"
@@ -121,7 +121,7 @@ printf "%-8s %10s %10s %8s %17s %10s %17s %10s %9s %14s\n" age "build w/o" "buil
 # shellcheck disable=SC2086 # word lists
 for age in $AGES; do
 	printf "%-8s %9.2fs %9.2fs %8.4f %8.4f..%-8.4f %10.4f %8.4f..%-8.4f %10.2f %9s %14s\n" "$age" \
-		"$(bench_median ${walls[none]})" "$(bench_median ${walls[$age]})" \
+		"$(bench_median ${bases[$age]})" "$(bench_median ${walls[$age]})" \
 		"$(bench_median ${ratio[$age]})" "$(bench_min ${ratio[$age]})" "$(bench_max ${ratio[$age]})" \
 		"$(bench_median ${cratio[$age]})" "$(bench_min ${cratio[$age]})" "$(bench_max ${cratio[$age]})" \
 		"$(bench_median ${cpu[$age]})" "$(bench_median ${procs[$age]})" "$(bench_median ${exes[$age]})"

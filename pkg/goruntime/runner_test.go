@@ -3,6 +3,7 @@ package goruntime
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/memsight/memsight/pkg/testutil"
 )
@@ -86,13 +87,22 @@ func TestRunnerCalls(t *testing.T) {
 
 func checkCleanupRunner(t *testing.T, r *Runtime) {
 	t.Helper()
-	cs, err := r.Cleanups()
-	if err != nil {
-		t.Fatal(err)
-	}
-	runners, err := r.CleanupRunners(cs.Goroutines.V)
-	if err != nil {
-		t.Fatal(err)
+	// BLOCKED is printed just before the receive that parks the cleanup
+	// goroutine: on a loaded machine it may still be running (no stack to
+	// unwind from its saved registers) when the line is read.
+	var cs CleanupState
+	var runners []CleanupRunner
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var err error
+		if cs, err = r.Cleanups(); err != nil {
+			t.Fatal(err)
+		}
+		if runners, err = r.CleanupRunners(cs.Goroutines.V); err != nil {
+			t.Fatal(err)
+		}
+		if len(runners) == 1 && hasFrame(runners[0].Goroutine.Stack, "main.cleanup") || time.Now().After(deadline) {
+			break
+		}
 	}
 	if len(runners) != 1 {
 		t.Fatalf("%d running cleanup goroutines (queue says %v running of %v): %+v", len(runners), cs.Running, cs.Goroutines, runners)

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/memsight/memsight/pkg/export/internal/retry"
 )
 
 type metrics struct {
@@ -65,30 +67,20 @@ func (p *Pusher) deliverLoop(ctx context.Context) {
 
 // deliver sends one push, retrying as Config says.
 func (p *Pusher) deliver(ctx context.Context, ps push) bool {
-	wait := p.cfg.Backoff
-	for attempt := 0; ; attempt++ {
-		retry, err := p.post(ctx, ps)
-		if err == nil {
-			p.m.pushes.WithLabelValues("sent").Inc()
-			p.log.Debug("profile pushed", "pid", ps.pid, "kind", ps.kind, "bytes", len(ps.body), "attempts", attempt+1)
-			return true
-		}
-		if !retry || attempt >= p.cfg.MaxRetries || ctx.Err() != nil {
-			if ctx.Err() == nil {
-				p.m.pushes.WithLabelValues("failed").Inc()
-				p.log.Error("pushing a profile to Pyroscope failed: check --pyroscope-url, the credentials and the server's logs",
-					"url", p.ingest, "pid", ps.pid, "kind", ps.kind, "attempts", attempt+1, "error", err)
-			}
-			return false
-		}
-		p.m.retries.Inc()
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, p.cfg.MaxBackoff)
+	policy := retry.Policy{MaxRetries: p.cfg.MaxRetries, Backoff: p.cfg.Backoff, MaxBackoff: p.cfg.MaxBackoff}
+	attempts, err := retry.Do(ctx, policy, func() (bool, error) { return p.post(ctx, ps) },
+		func(error, time.Duration) { p.m.retries.Inc() })
+	switch {
+	case err == nil:
+		p.m.pushes.WithLabelValues("sent").Inc()
+		p.log.Debug("profile pushed", "pid", ps.pid, "kind", ps.kind, "bytes", len(ps.body), "attempts", attempts)
+		return true
+	case ctx.Err() == nil:
+		p.m.pushes.WithLabelValues("failed").Inc()
+		p.log.Error("pushing a profile to Pyroscope failed: check --pyroscope-url, the credentials and the server's logs",
+			"url", p.ingest, "pid", ps.pid, "kind", ps.kind, "attempts", attempts, "error", err)
 	}
+	return false
 }
 
 // post sends one request; retry tells whether a failure may be retried.

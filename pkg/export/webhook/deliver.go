@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/memsight/memsight/pkg/export/internal/retry"
 )
 
 type metrics struct {
@@ -46,31 +48,22 @@ func (s *Sink) deliver(ctx context.Context, ev Event, cfg Config) bool {
 		s.log.Error("encoding webhook body", "kind", ev.Kind, "error", err)
 		return false
 	}
-	wait := cfg.Backoff
-	for attempt := 0; ; attempt++ {
-		retry, err := s.post(ctx, cfg, b)
-		if err == nil {
-			s.m.deliveries.WithLabelValues("sent").Inc()
-			s.log.Debug("webhook delivered", "kind", ev.Kind, "status", ev.Status, "pid", ev.PID, "attempts", attempt+1)
-			return true
-		}
-		if !retry || attempt >= cfg.MaxRetries || ctx.Err() != nil {
-			if ctx.Err() == nil {
-				s.m.deliveries.WithLabelValues("failed").Inc()
-				s.log.Error("webhook delivery failed: check webhook.url and the receiver's logs", "url", cfg.URL,
-					"kind", ev.Kind, "status", ev.Status, "pid", ev.PID, "attempts", attempt+1, "error", err)
-			}
-			return false
-		}
+	policy := retry.Policy{MaxRetries: cfg.MaxRetries, Backoff: cfg.Backoff, MaxBackoff: cfg.MaxBackoff}
+	attempts, err := retry.Do(ctx, policy, func() (bool, error) { return s.post(ctx, cfg, b) }, func(err error, wait time.Duration) {
 		s.m.retries.Inc()
 		s.log.Debug("webhook delivery: retrying", "error", err, "in", wait)
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, cfg.MaxBackoff)
+	})
+	switch {
+	case err == nil:
+		s.m.deliveries.WithLabelValues("sent").Inc()
+		s.log.Debug("webhook delivered", "kind", ev.Kind, "status", ev.Status, "pid", ev.PID, "attempts", attempts)
+		return true
+	case ctx.Err() == nil:
+		s.m.deliveries.WithLabelValues("failed").Inc()
+		s.log.Error("webhook delivery failed: check webhook.url and the receiver's logs", "url", cfg.URL,
+			"kind", ev.Kind, "status", ev.Status, "pid", ev.PID, "attempts", attempts, "error", err)
 	}
+	return false
 }
 
 // post sends one request; retry tells whether a failure may be retried.

@@ -79,8 +79,8 @@ func effInterval(pts []tpoint, f fit, conf float64) (tr trend, ok bool) {
 	}
 	x0 := pts[0].x
 	var see, slag, prev float64
-	for i, p := range pts {
-		e := p.v - (f.my + f.slope*(p.x-x0-f.mx))
+	for i := range pts { // by index, not copies: see lsq
+		e := pts[i].v - (f.my + f.slope*(pts[i].x-x0-f.mx))
 		see += e * e
 		if i > 0 {
 			slag += e * prev

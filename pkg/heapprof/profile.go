@@ -15,6 +15,27 @@ type Mapping struct {
 	BuildID              string // see BuildID
 }
 
+// ProfileMappings are maps as a profile's Mappings (IDs from 1).
+func ProfileMappings(maps []Mapping) []*profile.Mapping {
+	var out []*profile.Mapping
+	for i, m := range maps {
+		out = append(out, &profile.Mapping{
+			ID: uint64(i + 1), Start: m.Start, Limit: m.Limit, Offset: m.Offset, File: m.File, BuildID: m.BuildID,
+		})
+	}
+	return out
+}
+
+// MappingAt is the mapping of p that holds addr, nil if none does.
+func MappingAt(p *profile.Profile, addr uint64) *profile.Mapping {
+	for _, m := range p.Mapping {
+		if m.Start <= addr && addr < m.Limit {
+			return m
+		}
+	}
+	return nil
+}
+
 // frameSource symbolizes link-time pcs; *goexe.Binary is one.
 type frameSource interface {
 	Frames(pc uint64, ret bool) []goexe.Frame
@@ -53,11 +74,7 @@ func (s *Snapshot) profile(src frameSource, bias uint64, maps []Mapping) *profil
 		locs: map[string]*profile.Location{}, funcs: map[string]*profile.Function{},
 		failed: map[*profile.Mapping]bool{},
 	}
-	for i, m := range maps {
-		p.Mapping = append(p.Mapping, &profile.Mapping{
-			ID: uint64(i + 1), Start: m.Start, Limit: m.Limit, Offset: m.Offset, File: m.File, BuildID: m.BuildID,
-		})
-	}
+	p.Mapping = ProfileMappings(maps)
 	for _, r := range s.Records {
 		v, bytes, label := s.sampleValues(r)
 		smp := &profile.Sample{Value: v[:], Location: sb.locations(r.Stack)}

@@ -110,7 +110,7 @@ func (sb *symbolizer) location(d deck) *profile.Location {
 	if addr-sb.bias > d.frames[0].Entry {
 		addr--
 	}
-	l := &profile.Location{ID: uint64(len(sb.p.Location) + 1), Address: addr, Mapping: sb.mapping(addr)}
+	l := &profile.Location{ID: uint64(len(sb.p.Location) + 1), Address: addr, Mapping: MappingAt(sb.p, addr)}
 	for _, f := range d.frames {
 		l.Line = append(l.Line, profile.Line{Function: sb.function(f), Line: int64(f.Line)})
 	}
@@ -125,7 +125,7 @@ func (sb *symbolizer) unknown(pc uint64) *profile.Location {
 	if l, ok := sb.locs[key]; ok {
 		return l
 	}
-	l := &profile.Location{ID: uint64(len(sb.p.Location) + 1), Address: pc - 1, Mapping: sb.mapping(pc - 1)}
+	l := &profile.Location{ID: uint64(len(sb.p.Location) + 1), Address: pc - 1, Mapping: MappingAt(sb.p, pc-1)}
 	if l.Mapping != nil {
 		sb.failed[l.Mapping] = true
 	}
@@ -142,15 +142,6 @@ func (sb *symbolizer) function(f goexe.Frame) *profile.Function {
 	sb.funcs[f.Func] = fn
 	sb.p.Function = append(sb.p.Function, fn)
 	return fn
-}
-
-func (sb *symbolizer) mapping(addr uint64) *profile.Mapping {
-	for _, m := range sb.p.Mapping {
-		if m.Start <= addr && addr < m.Limit {
-			return m
-		}
-	}
-	return nil
 }
 
 func pcsKey(pcs []uint64) string {

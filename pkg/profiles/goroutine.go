@@ -81,11 +81,9 @@ func newGoroutineBuilder(b *goexe.Binary, bias uint64, maps []mapping) *goroutin
 			Period:     1,
 		},
 	}
-	for i, m := range maps {
-		gb.p.Mapping = append(gb.p.Mapping, &profile.Mapping{
-			ID: uint64(i + 1), Start: m.Start, Limit: m.Limit, Offset: m.Offset, File: m.File, BuildID: m.BuildID,
-			HasFunctions: true, HasFilenames: true, HasLineNumbers: true, HasInlineFrames: true,
-		})
+	gb.p.Mapping = heapprof.ProfileMappings(maps)
+	for _, m := range gb.p.Mapping {
+		m.HasFunctions, m.HasFilenames, m.HasLineNumbers, m.HasInlineFrames = true, true, true, true
 	}
 	return gb
 }
@@ -138,7 +136,7 @@ func (gb *goroutineBuilder) location(run []model.CensusFrame) *profile.Location 
 	if run[0].Offset > 0 {
 		addr--
 	}
-	l := &profile.Location{ID: uint64(len(gb.p.Location) + 1), Address: addr, Mapping: gb.mapping(addr)}
+	l := &profile.Location{ID: uint64(len(gb.p.Location) + 1), Address: addr, Mapping: heapprof.MappingAt(gb.p, addr)}
 	if len(frames) == len(run) {
 		for k, f := range frames {
 			l.Line = append(l.Line, profile.Line{Function: gb.function(f.Func, run[k].File), Line: int64(run[k].Line)})
@@ -173,15 +171,6 @@ func (gb *goroutineBuilder) function(name, file string) *profile.Function {
 	gb.funcs[key] = fn
 	gb.p.Function = append(gb.p.Function, fn)
 	return fn
-}
-
-func (gb *goroutineBuilder) mapping(addr uint64) *profile.Mapping {
-	for _, m := range gb.p.Mapping {
-		if m.Start <= addr && addr < m.Limit {
-			return m
-		}
-	}
-	return nil
 }
 
 type mapping = heapprof.Mapping

@@ -18,11 +18,12 @@ const (
 // minFitSamples is the fewest samples a growth slope is computed from.
 const minFitSamples = 5
 
-// tpoint is one value of a series at one time; x is the time in seconds
-// since the series' origin (the fits' abscissa: time.Time arithmetic was
-// most of a fit's cost).
+// tpoint is one value of a series at one time: d is the time since the
+// series' origin, x the same in seconds (the fits' abscissa: time.Time
+// arithmetic was most of a fit's cost). 24 bytes: a watched process keeps
+// seven series of a GrowthWindow of points.
 type tpoint struct {
-	t    time.Time
+	d    time.Duration
 	v, x float64
 }
 
@@ -34,18 +35,25 @@ type series struct {
 
 // add appends a value and drops the points older than window.
 func (s *series) add(t time.Time, v float64, window time.Duration) {
-	if n := len(s.pts); n > 0 && !t.After(s.pts[n-1].t) {
+	if n := len(s.pts); n > 0 && !s.after(t) {
 		s.pts = s.pts[:0] // time went backwards: start over
 	}
 	if len(s.pts) == 0 {
 		s.origin = t
 	}
-	s.pts = append(s.pts, tpoint{t: t, v: v, x: t.Sub(s.origin).Seconds()})
+	d := t.Sub(s.origin)
+	s.pts = append(s.pts, tpoint{d: d, v: v, x: d.Seconds()})
 	i := 0
-	for i < len(s.pts) && t.Sub(s.pts[i].t) > window {
+	for i < len(s.pts) && d-s.pts[i].d > window {
 		i++
 	}
 	s.pts = s.pts[i:]
+}
+
+// after reports whether t is later than the series' last point (which
+// must exist).
+func (s *series) after(t time.Time) bool {
+	return t.Sub(s.origin) > s.pts[len(s.pts)-1].d
 }
 
 // fit is a least-squares line through a series.
@@ -98,8 +106,7 @@ func lsq(pts []tpoint, minSpan time.Duration) (f fit, ok bool) {
 	if n < 3 {
 		return fit{}, false
 	}
-	t0 := pts[0].t
-	span := pts[n-1].t.Sub(t0)
+	span := pts[n-1].d - pts[0].d
 	if span < minSpan || span <= 0 {
 		return fit{}, false
 	}
@@ -167,7 +174,7 @@ func (d *Detector) growth(s *model.Sample) {
 		if at.IsZero() {
 			at = now
 		}
-		if n := len(g.goroutines.pts); n == 0 || at.After(g.goroutines.pts[n-1].t) {
+		if len(g.goroutines.pts) == 0 || g.goroutines.after(at) {
 			g.goroutines.add(at, float64(s.Goroutines.Total), w)
 		}
 	}

@@ -50,14 +50,15 @@ var stages = map[string]float64{
 	// The node agent and its configuration.
 	"pkg/config": 5,
 	"pkg/agent":  5,
-	// Outputs and integrations.
-	"pkg/kube":             6,
-	"pkg/export/api":       6,
-	"pkg/export/prom":      6,
-	"pkg/export/webhook":   6,
-	"pkg/export/web":       6,
-	"pkg/export/pyroscope": 6,
-	"pkg/export/term":      6,
+	// Outputs and integrations; the HTTP exporters' retry loop first.
+	"pkg/export/internal/retry": 5.9,
+	"pkg/kube":                  6,
+	"pkg/export/api":            6,
+	"pkg/export/prom":           6,
+	"pkg/export/webhook":        6,
+	"pkg/export/web":            6,
+	"pkg/export/pyroscope":      6,
+	"pkg/export/term":           6,
 	// The command line: a thin layer over everything.
 	"cmd/memsight": 9,
 }
